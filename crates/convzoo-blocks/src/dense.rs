@@ -1,0 +1,177 @@
+//! The dense block and transition block of DenseNet (d2l section 8.7).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use crate::init::{WeightInit, conv, conv_config};
+use crate::probe::Probe;
+
+/// d2l's `conv_block`: batch norm, ReLU, then a 3x3 convolution with padding 1.
+#[derive(Module, Debug)]
+pub struct BnReluConv {
+    /// Batch norm over the input channels.
+    pub bn: BatchNorm,
+    /// The convolution.
+    pub conv: Conv2d,
+}
+
+impl BnReluConv {
+    fn new(c_in: usize, c_out: usize, k: usize, init: WeightInit, device: &Device) -> Self {
+        Self {
+            bn: BatchNormConfig::new(c_in).init(device),
+            conv: conv(&conv_config(c_in, c_out, k, 1, k / 2), init, device),
+        }
+    }
+
+    /// `conv(relu(bn(x)))`.
+    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
+        probe.conv(&self.conv, relu(self.bn.forward(x)))
+    }
+}
+
+/// Configuration of a [`DenseBlock`].
+#[derive(Config, Debug)]
+pub struct DenseBlockConfig {
+    /// Number of BN-ReLU-conv units.
+    pub num_convs: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels of each unit (the growth rate; `num_channels` in d2l).
+    pub growth_rate: usize,
+    /// Weight initialisation.
+    #[config(default = "WeightInit::Xavier")]
+    pub init: WeightInit,
+}
+
+/// Each unit sees the concatenation of the block's input and all earlier units' outputs.
+///
+/// # Shapes
+/// - input: `[N, in_channels, H, W]`
+/// - output: `[N, in_channels + num_convs * growth_rate, H, W]`
+#[derive(Module, Debug)]
+pub struct DenseBlock {
+    /// The BN-ReLU-conv3x3 units, in order.
+    pub units: Vec<BnReluConv>,
+}
+
+impl DenseBlockConfig {
+    /// Output channels: input plus `num_convs` times the growth rate.
+    pub fn out_channels(&self) -> usize {
+        self.in_channels + self.num_convs * self.growth_rate
+    }
+
+    /// Creates the block on `device`.
+    pub fn init(&self, device: &Device) -> DenseBlock {
+        let units = (0..self.num_convs)
+            .map(|i| {
+                let c_in = self.in_channels + i * self.growth_rate;
+                BnReluConv::new(c_in, self.growth_rate, 3, self.init, device)
+            })
+            .collect();
+        DenseBlock { units }
+    }
+}
+
+impl DenseBlock {
+    /// Applies the block. See the type's docs for shapes.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_probed(x, &mut Probe::off())
+    }
+
+    /// [`forward`](Self::forward), counting multiply-adds into `probe`.
+    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
+        self.units.iter().fold(x, |x, unit| {
+            let y = unit.forward_probed(x.clone(), probe);
+            Tensor::cat(vec![x, y], 1)
+        })
+    }
+}
+
+/// Configuration of a [`TransitionBlock`].
+#[derive(Config, Debug)]
+pub struct TransitionBlockConfig {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels (d2l halves the channels).
+    pub out_channels: usize,
+    /// Weight initialisation.
+    #[config(default = "WeightInit::Xavier")]
+    pub init: WeightInit,
+}
+
+/// Batch norm, ReLU, 1x1 convolution, then 2x2 average pooling with stride 2.
+///
+/// # Shapes
+/// - input: `[N, in_channels, H, W]`
+/// - output: `[N, out_channels, H / 2, W / 2]`
+#[derive(Module, Debug)]
+pub struct TransitionBlock {
+    /// BN, ReLU and the 1x1 convolution.
+    pub unit: BnReluConv,
+    /// The 2x2 average pool.
+    pub pool: AvgPool2d,
+}
+
+impl TransitionBlockConfig {
+    /// Output channels of the block.
+    pub fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+
+    /// Creates the block on `device`.
+    pub fn init(&self, device: &Device) -> TransitionBlock {
+        TransitionBlock {
+            unit: BnReluConv::new(self.in_channels, self.out_channels, 1, self.init, device),
+            pool: AvgPool2dConfig::new([2, 2]).init(),
+        }
+    }
+}
+
+impl TransitionBlock {
+    /// Applies the block. See the type's docs for shapes.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_probed(x, &mut Probe::off())
+    }
+
+    /// [`forward`](Self::forward), counting multiply-adds into `probe`.
+    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
+        self.pool.forward(self.unit.forward_probed(x, probe))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_block_grows_channels_like_the_book() {
+        // d2l: DenseBlock(2, 10) on 3 input channels gives 3 + 2 * 10 = 23 channels.
+        let device = Device::flex();
+        let config = DenseBlockConfig::new(2, 3, 10);
+        assert_eq!(config.out_channels(), 23);
+        let y = config
+            .init(&device)
+            .forward(Tensor::zeros([4, 3, 8, 8], &device));
+        assert_eq!(y.dims(), [4, 23, 8, 8]);
+    }
+
+    #[test]
+    fn transition_halves_odd_sizes() {
+        // d2l: transition_block(10) on the 23-channel output gives [4, 10, 4, 4].
+        let device = Device::flex();
+        let block = TransitionBlockConfig::new(23, 10).init(&device);
+        assert_eq!(
+            block.forward(Tensor::zeros([4, 23, 8, 8], &device)).dims(),
+            [4, 10, 4, 4]
+        );
+        assert_eq!(
+            block.forward(Tensor::zeros([1, 23, 7, 9], &device)).dims(),
+            [1, 10, 3, 4]
+        );
+    }
+}

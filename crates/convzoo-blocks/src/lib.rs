@@ -1,0 +1,50 @@
+//! Building blocks of the modern CNNs of *Dive into Deep Learning* (chapter 8), on Burn 0.22.
+//!
+//! Each block is a config (`derive(Config)`, serialisable) beside a module (`derive(Module)`)
+//! built with `init(&Device)`. Burn has no lazy layers, so the configs carry the input channels
+//! and expose `out_channels()` for chaining. The crate enables no Burn backend: pick one in your
+//! binary (`burn = { features = ["flex"] }`) and pass its [`Device`](burn::tensor::Device).
+//!
+//! | block | d2l | type |
+//! |---|---|---|
+//! | VGG block | 8.2 | [`vgg_block`], [`VggBlock`] |
+//! | NiN block | 8.3 | [`NinBlockConfig`], [`NinBlock`] |
+//! | Inception | 8.4 | [`InceptionConfig`], [`Inception`] |
+//! | batch norm from scratch | 8.5 | [`ScratchBatchNormConfig`], [`ScratchBatchNorm`] |
+//! | residual block | 8.6 | [`ResidualConfig`], [`Residual`] |
+//! | dense and transition blocks | 8.7 | [`DenseBlockConfig`], [`TransitionBlockConfig`] |
+//!
+//! # Example
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use convzoo_blocks::{InceptionConfig, Probe};
+//!
+//! let device = Device::flex();
+//! let config = InceptionConfig::new(192, 64, (96, 128), (16, 32), 32);
+//! let block = config.init(&device);
+//! let mut probe = Probe::on();
+//! let y = block.forward_probed(Tensor::zeros([1, 192, 28, 28], &device), &mut probe);
+//! assert_eq!(y.dims(), [1, config.out_channels(), 28, 28]);
+//! assert_eq!(probe.macs / 1_000_000, 128); // the book's 128 MFLOPs
+//! ```
+#![warn(missing_docs)]
+
+mod batch_norm;
+mod dense;
+mod inception;
+pub mod init;
+mod nin;
+mod params;
+mod probe;
+mod residual;
+mod vgg;
+
+pub use batch_norm::{AnyBatchNorm, BatchNormKind, ScratchBatchNorm, ScratchBatchNormConfig};
+pub use dense::{BnReluConv, DenseBlock, DenseBlockConfig, TransitionBlock, TransitionBlockConfig};
+pub use inception::{Inception, InceptionConfig};
+pub use init::WeightInit;
+pub use nin::{NinBlock, NinBlockConfig};
+pub use params::count_parameters;
+pub use probe::{LayerShape, Probe};
+pub use residual::{Residual, ResidualConfig};
+pub use vgg::{VggBlock, VggBlockConfig, vgg_block};

@@ -1,0 +1,78 @@
+//! A probe that records per-layer output shapes and counts multiply-adds during a forward pass.
+//!
+//! Every block and model has `forward_probed(x, &mut Probe)`; the plain `forward` passes
+//! [`Probe::off`], which records nothing. The model summary passes [`Probe::on`].
+
+use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// One recorded layer: its name and the shape of its output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerShape {
+    /// The layer's name within its model (for example `conv1` or `stage2`).
+    pub name: String,
+    /// The shape of the layer's output, batch dimension first.
+    pub output_shape: Vec<usize>,
+}
+
+/// Records layer output shapes and multiply-adds (conv and linear layers) when enabled.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    enabled: bool,
+    /// The layers recorded so far, in forward order.
+    pub layers: Vec<LayerShape>,
+    /// Multiply-adds per sample of every conv and linear layer run so far.
+    pub macs: u64,
+}
+
+impl Probe {
+    /// A probe that records nothing (used by the plain `forward`).
+    pub fn off() -> Self {
+        Self::default()
+    }
+
+    /// A probe that records shapes and counts multiply-adds.
+    pub fn on() -> Self {
+        Self {
+            enabled: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether this probe records.
+    pub fn is_on(&self) -> bool {
+        self.enabled
+    }
+
+    /// Records `x` as the output of the layer `name` and passes it through.
+    pub fn layer<const D: usize>(&mut self, name: &str, x: Tensor<D>) -> Tensor<D> {
+        if self.enabled {
+            self.layers.push(LayerShape {
+                name: name.to_string(),
+                output_shape: x.dims().to_vec(),
+            });
+        }
+        x
+    }
+
+    /// Runs `conv` on `x`, counting its multiply-adds per sample.
+    pub fn conv(&mut self, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+        let y = conv.forward(x);
+        if self.enabled {
+            let [c_out, c_in_per_group, kh, kw] = conv.weight.dims();
+            let [_, _, h, w] = y.dims();
+            self.macs += (c_out * h * w * c_in_per_group * kh * kw) as u64;
+        }
+        y
+    }
+
+    /// Runs `linear` on `x`, counting its multiply-adds per sample.
+    pub fn linear(&mut self, linear: &Linear, x: Tensor<2>) -> Tensor<2> {
+        if self.enabled {
+            self.macs += linear.weight.shape().num_elements() as u64;
+        }
+        linear.forward(x)
+    }
+}

@@ -1,0 +1,49 @@
+//! The convolutional networks of *Dive into Deep Learning*'s "modern CNNs" chapter on Burn 0.22:
+//! LeNet, LeNet with batch norm, AlexNet, VGG, NiN, GoogLeNet, ResNet and DenseNet, exactly as
+//! d2l defines them (same layers, same parameter counts, same initialisation).
+//!
+//! Every model is reachable by name through the [`REGISTRY`] and [`ModelConfig::from_name`];
+//! [`ModelConfig`] serialises to JSON and back, and [`summarize`] prints d2l's layer summary.
+//! The crate enables no Burn backend: choose one in your binary and pass its device.
+//!
+//! # Example
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use convzoo_models::ModelConfig;
+//!
+//! let device = Device::flex();
+//! let model = ModelConfig::from_name("lenet").unwrap().init(&device);
+//! let logits = model.forward(Tensor::zeros([2, 1, 28, 28], &device));
+//! assert_eq!(logits.dims(), [2, 10]);
+//!
+//! // A shape the model cannot take is an error, not a panic deep inside a layer.
+//! let err = model.try_forward(Tensor::zeros([2, 1, 32, 32], &device)).unwrap_err();
+//! assert!(err.to_string().starts_with("model 'lenet' expects input [N, 1, 28, 28]"));
+//! ```
+#![warn(missing_docs)]
+
+mod alexnet;
+mod densenet;
+mod googlenet;
+mod input;
+mod lenet;
+mod model;
+mod nin;
+mod registry;
+mod resnet;
+mod stem;
+mod summary;
+mod vgg;
+
+pub use alexnet::{AlexNet, AlexNetConfig};
+pub use densenet::{DENSENET_BLOCKS, DenseNet, DenseNetConfig};
+pub use googlenet::{GOOGLENET_STAGES, GoogLeNet, GoogLeNetConfig, InceptionWidths};
+pub use input::{InputError, InputSpec, SizeRule};
+pub use lenet::{LeNet, LeNetBn, LeNetBnConfig, LeNetConfig};
+pub use model::{Model, ModelMeta, Net};
+pub use nin::{NiN, NiNConfig};
+pub use registry::{ModelConfig, ModelInfo, REGISTRY, Recipe, UnknownModel, find, model_names};
+pub use resnet::{RESNET18_STAGES, ResNet, ResNetConfig};
+pub use stem::Stem;
+pub use summary::{SeedRow, Summary, group_thousands, seed_table, summarize};
+pub use vgg::{VGG11_ARCH, VGG11_SMALL_ARCH, Vgg, VggConfig};

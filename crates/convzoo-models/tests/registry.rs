@@ -1,0 +1,231 @@
+//! Tests that loop over the registry (the timm way): every model is held to d2l's reference
+//! figures and to the same behavioural checks.
+
+use std::collections::HashMap;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Gradients;
+use burn::tensor::{Device, Distribution, Tensor};
+use convzoo_models::{InputError, ModelConfig, REGISTRY, SizeRule, summarize};
+
+/// Parameter count and per-layer shapes of one model in d2l's reference summary.
+struct Reference {
+    params: usize,
+    shapes: Vec<Vec<usize>>,
+}
+
+/// Parses `reference/layer_shapes.txt` (d2l's `layer_summary` output) by d2l model name.
+fn references() -> HashMap<String, Reference> {
+    let text = include_str!("reference/layer_shapes.txt");
+    let mut out = HashMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("== ") {
+            let (name, tail) = rest.split_once(':').unwrap();
+            let params = tail.rsplit("params ").next().unwrap().replace(',', "");
+            out.insert(
+                name.to_string(),
+                Reference {
+                    params: params.trim().parse().unwrap(),
+                    shapes: vec![],
+                },
+            );
+            current = Some(name.to_string());
+        } else if let Some((_, shape)) = line.split_once("torch.Size([") {
+            let dims = shape
+                .trim_end_matches("])")
+                .split(", ")
+                .map(|d| d.parse().unwrap());
+            out.get_mut(current.as_ref().unwrap())
+                .unwrap()
+                .shapes
+                .push(dims.collect());
+        }
+    }
+    out
+}
+
+/// Our registry name -> d2l's name in the reference file.
+fn d2l_name(name: &str) -> &str {
+    match name {
+        "lenet-bn" | "lenet-bn-scratch" => "bn_lenet",
+        "vgg11-small" => "vgg11_small",
+        other => other,
+    }
+}
+
+#[test]
+fn parameter_counts_and_layer_shapes_match_d2l() {
+    let refs = references();
+    let device = Device::flex();
+    for info in REGISTRY {
+        let reference = &refs[d2l_name(info.name)];
+        let summary = summarize(&ModelConfig::from_name(info.name).unwrap(), &device);
+        assert_eq!(
+            summary.params, reference.params,
+            "{}: parameter count",
+            info.name
+        );
+        // The reference shapes appear, in order, among our layers' output shapes.
+        let ours: Vec<&Vec<usize>> = summary.layers.iter().map(|l| &l.output_shape).collect();
+        let mut rest = ours.iter();
+        for shape in &reference.shapes {
+            assert!(
+                rest.any(|s| *s == shape),
+                "{}: reference shape {shape:?} not found in order in {ours:?}",
+                info.name
+            );
+        }
+        assert_eq!(ours.last().unwrap().as_slice(), &[1, 10], "{}", info.name);
+    }
+}
+
+/// Collects the ids of parameters that have no gradient.
+struct MissingGrads<'a> {
+    grads: &'a Gradients,
+    path: Vec<String>,
+    missing: Vec<String>,
+}
+
+impl ModuleVisitor for MissingGrads<'_> {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let name = self.path.join(".");
+        let is_buffer = name.ends_with("running_mean") || name.ends_with("running_var");
+        if !is_buffer && param.val().grad(self.grads).is_none() {
+            self.missing.push(name);
+        }
+    }
+}
+
+#[test]
+fn forward_and_backward_on_a_batch_of_two() {
+    let device = Device::flex().autodiff();
+    for info in REGISTRY {
+        device.seed(1);
+        let config = ModelConfig::from_name(info.name)
+            .unwrap()
+            .with_num_classes(7);
+        let model = config.init(&device);
+        let [c, h, w] = info.input;
+        let x = Tensor::<4>::random([2, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
+        let logits = model.forward(x);
+        assert_eq!(logits.dims(), [2, 7], "{}", info.name);
+        let values: Vec<f32> = logits.to_data().try_to_vec::<f32>().unwrap();
+        assert!(
+            values.iter().all(|v| v.is_finite()),
+            "{}: {values:?}",
+            info.name
+        );
+        let grads = logits.sum().backward();
+        let mut visitor = MissingGrads {
+            grads: &grads,
+            path: vec![],
+            missing: vec![],
+        };
+        model.visit(&mut visitor);
+        assert!(
+            visitor.missing.is_empty(),
+            "{}: no gradient for {:?}",
+            info.name,
+            visitor.missing
+        );
+    }
+}
+
+#[test]
+fn config_json_round_trip_rebuilds_the_same_architecture() {
+    let device = Device::flex();
+    for info in REGISTRY {
+        let config = ModelConfig::from_name(info.name)
+            .unwrap()
+            .with_in_channels(3);
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(
+            json.contains(&format!("\"model\":\"{}\"", info.name)),
+            "{json}"
+        );
+        let back: ModelConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.name(), info.name);
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        let (a, b) = (config.init(&device), back.init(&device));
+        assert_eq!(
+            a.to_string(),
+            b.to_string(),
+            "{}: architecture differs",
+            info.name
+        );
+        assert_eq!(a.num_params(), b.num_params());
+        assert_eq!(a.input_spec(), b.input_spec());
+        assert_eq!(a.input_spec().channels, 3);
+    }
+}
+
+#[test]
+fn wrong_input_names_model_expected_and_given() {
+    let device = Device::flex();
+    for info in REGISTRY {
+        let model = ModelConfig::from_name(info.name).unwrap().init(&device);
+        let [_, h, w] = info.input;
+        // Three channels into a one-channel model.
+        let err: InputError = model
+            .try_forward(Tensor::zeros([2, 3, h, w], &device))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(info.name) && msg.contains("[2, 3,"), "{msg}");
+        // A size below the minimum, or other than the exact size.
+        let bad = match model.input_spec().size {
+            SizeRule::Exact(s) => s + 4,
+            SizeRule::AtLeast(s) => s - 1,
+        };
+        if bad > 0 {
+            let err = model
+                .try_forward(Tensor::zeros([1, 1, bad, bad], &device))
+                .unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("[1, 1, {bad}, {bad}]")),
+                "{err}"
+            );
+        }
+    }
+    let alexnet = ModelConfig::from_name("alexnet").unwrap().init(&device);
+    let err = alexnet
+        .try_forward(Tensor::zeros([2, 1, 32, 32], &device))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model 'alexnet' expects input [N, 1, 224, 224], but was given [2, 1, 32, 32] \
+         (resize the images to 224x224)"
+    );
+}
+
+#[test]
+fn smallest_accepted_size_runs() {
+    let device = Device::flex();
+    for info in REGISTRY {
+        let model = ModelConfig::from_name(info.name).unwrap().init(&device);
+        let (SizeRule::Exact(s) | SizeRule::AtLeast(s)) = model.input_spec().size;
+        // Odd rectangles too, for the models that take any size.
+        let w = if matches!(model.input_spec().size, SizeRule::AtLeast(_)) {
+            s + 3
+        } else {
+            s
+        };
+        let logits = model.forward(Tensor::zeros([1, 1, s, w], &device));
+        assert_eq!(logits.dims(), [1, 10], "{} at {s}x{w}", info.name);
+    }
+}
+
+#[test]
+fn unknown_name_lists_the_choices() {
+    let err = ModelConfig::from_name("resnet50").unwrap_err().to_string();
+    assert!(
+        err.starts_with("unknown model 'resnet50'; choose one of: lenet, lenet-bn"),
+        "{err}"
+    );
+}
