@@ -1,1 +1,49 @@
+//! Data for convzoo: Fashion-MNIST (shipped with the workspace, loaded offline), MNIST, class
+//! folders of PNG/JPEG images and a synthetic set, as in-memory [`ImageSet`]s (Burn
+//! [`Dataset`](burn::data::dataset::Dataset)s), with d2l's transforms and a batcher that resizes
+//! on the training device.
+//!
+//! Where the files come from, in order: an explicit directory (used alone), `$CONVZOO_DATA`, the
+//! workspace's `datasets/`, Debian's `/usr/share/datasets/` (package `dataset-fashion-mnist`),
+//! the user cache (`~/.cache/convzoo`). Every file is checked (SHA-256) and parsed strictly;
+//! errors name the file and the problem.
+//!
+//! # Example
+//! ```
+//! use burn::tensor::Device;
+//! use convzoo_datasets::{FASHION_MNIST, ImageBatcher, Split};
+//!
+//! let test = FASHION_MNIST.load(Split::Test, None)?;
+//! assert_eq!((test.len(), test.shape()), (10_000, [1, 28, 28]));
+//! assert_eq!(test.classes()[test.label(0)], "Ankle boot");
+//!
+//! // A batch of 4 images resized to 96x96 on the device, as d2l's ResNet recipe does.
+//! let batch = ImageBatcher::new(Some(96)).batch_indices(&test, &[0, 1, 2, 3], &Device::flex(), 0);
+//! assert_eq!(batch.images.dims(), [4, 1, 96, 96]);
+//! # Ok::<(), convzoo_datasets::DataError>(())
+//! ```
+#![warn(missing_docs)]
 
+mod batcher;
+mod checksum;
+mod error;
+mod folder;
+mod idx;
+mod image_set;
+mod locate;
+mod mnist;
+mod rng;
+mod synthetic;
+mod transform;
+
+pub use batcher::{ImageBatch, ImageBatcher, batch_ranges};
+pub use checksum::{listed_sha256, sha256_hex};
+pub use error::{DataError, IdxError};
+pub use folder::{IMAGE_EXTENSIONS, load_image_folder, read_image};
+pub use idx::{Idx, decompress, is_gzip, parse_idx};
+pub use image_set::{ImageItem, ImageSet};
+pub use locate::{DATA_ENV, cache_dir, candidates, locate, workspace_datasets};
+pub use mnist::{FASHION_MNIST, IDX_FILES, IdxDataset, MNIST, Split};
+pub use rng::{SplitMix64, epoch_order};
+pub use synthetic::synthetic;
+pub use transform::{Augment, Normalize, resize_bilinear};
