@@ -1,0 +1,290 @@
+//! The training configuration: d2l's recipe for the model, then a JSON file, then flags.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use convzoo_models::find;
+
+use serde::{Deserialize, Serialize};
+
+/// Optimisers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Stochastic gradient descent (d2l's choice), optional momentum and weight decay.
+    Sgd,
+    /// Adam with PyTorch's defaults (betas 0.9/0.999, epsilon 1e-8).
+    Adam,
+}
+
+/// Learning-rate schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The same rate throughout (d2l's recipes).
+    Constant,
+    /// Multiply by 0.1 every third of the epochs.
+    Step,
+    /// Cosine annealing from the rate to 0 over the run, per step.
+    Cosine,
+}
+
+/// A complete, resolved training configuration (written to `config.json` in the run).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Registry model name.
+    pub model: String,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Optimiser.
+    pub optimizer: OptimizerKind,
+    /// SGD momentum (0: none, as d2l).
+    pub momentum: f64,
+    /// L2 weight decay (0: none, as d2l).
+    pub weight_decay: f64,
+    /// Learning-rate schedule.
+    pub lr_schedule: LrSchedule,
+    /// Side length the images are resized to.
+    pub resize: usize,
+    /// Use only the first N training images (0: all).
+    pub limit_train: usize,
+    /// Use only the first N test images (0: all).
+    pub limit_test: usize,
+    /// Seed of initialisation, data order and dropout.
+    pub seed: u64,
+    /// Burn backend.
+    pub backend: String,
+    /// Directory with the dataset files (`None`: search the usual places).
+    pub data_dir: Option<PathBuf>,
+    /// Write a checkpoint every N training steps as well as at every epoch's end (0: epochs only).
+    pub checkpoint_every: usize,
+}
+
+/// Values that override the recipe: from a `--config` JSON file and from flags.
+#[derive(Clone, Debug, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Overrides {
+    /// Model to train (see `convzoo summary --model all`) [default: lenet]
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Number of epochs [default: the model's d2l recipe, 10]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Minibatch size [default: the model's d2l recipe]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate [default: the model's d2l recipe]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Optimiser [default: sgd]
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// SGD momentum, PyTorch's convention (no dampening) [default: 0]
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// L2 weight decay [default: 0]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Learning-rate schedule [default: constant]
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrSchedule>,
+    /// Resize the 28x28 images to this side [default: the model's d2l recipe]
+    #[arg(long)]
+    pub resize: Option<usize>,
+    /// Train on the first N images only (0: all) [default: 0]
+    #[arg(long)]
+    pub limit_train: Option<usize>,
+    /// Test on the first N images only (0: all) [default: 0]
+    #[arg(long)]
+    pub limit_test: Option<usize>,
+    /// Seed of initialisation, data order and dropout [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Burn backend, one compiled into this binary [default: flex]
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Directory with the Fashion-MNIST files (used alone) [default: search]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Also checkpoint every N steps (0: only at each epoch's end) [default: 0]
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
+}
+
+impl Overrides {
+    /// Reads overrides from a JSON file.
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: invalid config: {e}", path.display()))
+    }
+
+    /// `self`, with the values set in `other` replacing its own.
+    pub fn then(self, other: Overrides) -> Overrides {
+        Overrides {
+            model: other.model.or(self.model),
+            epochs: other.epochs.or(self.epochs),
+            batch_size: other.batch_size.or(self.batch_size),
+            lr: other.lr.or(self.lr),
+            optimizer: other.optimizer.or(self.optimizer),
+            momentum: other.momentum.or(self.momentum),
+            weight_decay: other.weight_decay.or(self.weight_decay),
+            lr_schedule: other.lr_schedule.or(self.lr_schedule),
+            resize: other.resize.or(self.resize),
+            limit_train: other.limit_train.or(self.limit_train),
+            limit_test: other.limit_test.or(self.limit_test),
+            seed: other.seed.or(self.seed),
+            backend: other.backend.or(self.backend),
+            data_dir: other.data_dir.or(self.data_dir),
+            checkpoint_every: other.checkpoint_every.or(self.checkpoint_every),
+        }
+    }
+
+    /// The configuration: the model's d2l recipe with these overrides applied, checked.
+    pub fn resolve(self, default_backend: &str) -> Result<TrainConfig, String> {
+        let model = self.model.unwrap_or_else(|| "lenet".into());
+        let info = find(&model).map_err(|e| e.to_string())?;
+        let r = info.recipe;
+        let config = TrainConfig {
+            model,
+            epochs: self.epochs.unwrap_or(r.epochs),
+            batch_size: self.batch_size.unwrap_or(r.batch_size),
+            lr: self.lr.unwrap_or(r.lr),
+            optimizer: self.optimizer.unwrap_or(OptimizerKind::Sgd),
+            momentum: self.momentum.unwrap_or(0.0),
+            weight_decay: self.weight_decay.unwrap_or(0.0),
+            lr_schedule: self.lr_schedule.unwrap_or(LrSchedule::Constant),
+            resize: self.resize.unwrap_or(r.resize),
+            limit_train: self.limit_train.unwrap_or(0),
+            limit_test: self.limit_test.unwrap_or(0),
+            seed: self.seed.unwrap_or(0),
+            backend: self.backend.unwrap_or_else(|| default_backend.into()),
+            data_dir: self.data_dir,
+            checkpoint_every: self.checkpoint_every.unwrap_or(0),
+        };
+        config.check()?;
+        Ok(config)
+    }
+}
+
+impl TrainConfig {
+    /// Checks values that flags and files can get wrong.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("--epochs", self.epochs),
+            ("--batch-size", self.batch_size),
+            ("--resize", self.resize),
+        ];
+        if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{flag} must be at least 1"));
+        }
+        let model =
+            convzoo_models::ModelConfig::from_name(&self.model).map_err(|e| e.to_string())?;
+        model
+            .input_spec()
+            .check(&self.model, &[1, 1, self.resize, self.resize])
+            .map_err(|e| format!("--resize {}: {e}", self.resize))?;
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("--lr must be a positive number, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(format!(
+                "--momentum must be in [0, 1), got {}",
+                self.momentum
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(format!(
+                "--weight-decay must be >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
+
+    /// The learning rate at `step` of `epoch` (`steps` steps per epoch).
+    pub fn lr_at(&self, epoch: usize, step: usize, steps: usize) -> f64 {
+        match self.lr_schedule {
+            LrSchedule::Constant => self.lr,
+            LrSchedule::Step => {
+                let every = self.epochs.div_ceil(3).max(1);
+                self.lr * 0.1f64.powi((epoch / every) as i32)
+            }
+            LrSchedule::Cosine => {
+                let total = (self.epochs * steps).max(1) as f64;
+                let t = (epoch * steps + step) as f64;
+                0.5 * self.lr * (1.0 + (std::f64::consts::PI * t / total).cos())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipe_then_file_then_flags() {
+        let file: Overrides =
+            serde_json::from_str(r#"{"model": "resnet18", "epochs": 3}"#).unwrap();
+        let flags = Overrides {
+            epochs: Some(2),
+            ..Overrides::default()
+        };
+        let c = file.then(flags).resolve("flex").unwrap();
+        assert_eq!(
+            (c.model.as_str(), c.epochs, c.batch_size, c.resize),
+            ("resnet18", 2, 256, 96)
+        );
+        assert_eq!(c.lr, 0.05);
+        let c = Overrides::default().resolve("flex").unwrap();
+        assert_eq!(
+            (c.model.as_str(), c.lr, c.batch_size, c.epochs),
+            ("lenet", 0.9, 256, 10)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let bad = |o: Overrides| o.resolve("flex").unwrap_err();
+        assert!(
+            bad(Overrides {
+                model: Some("lenet5".into()),
+                ..Default::default()
+            })
+            .contains("choose one of: lenet,")
+        );
+        assert!(
+            bad(Overrides {
+                lr: Some(-1.0),
+                ..Default::default()
+            })
+            .contains("--lr")
+        );
+        assert!(
+            bad(Overrides {
+                epochs: Some(0),
+                ..Default::default()
+            })
+            .contains("--epochs")
+        );
+        assert!(serde_json::from_str::<Overrides>(r#"{"epoch": 3}"#).is_err());
+    }
+
+    #[test]
+    fn schedules() {
+        let mut c = Overrides::default().resolve("flex").unwrap();
+        c.lr_schedule = LrSchedule::Step;
+        c.epochs = 9;
+        assert_eq!(c.lr_at(2, 0, 10), 0.9);
+        assert!((c.lr_at(3, 0, 10) - 0.09).abs() < 1e-12);
+        c.lr_schedule = LrSchedule::Cosine;
+        assert_eq!(c.lr_at(0, 0, 10), 0.9);
+        assert!(c.lr_at(8, 9, 10) < 0.01);
+    }
+}

@@ -1,0 +1,111 @@
+//! Using a finished run: test accuracy and top-5 predictions for image files.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Tensor, TensorData};
+use convzoo_datasets::{ImageBatcher, Split, read_image};
+use convzoo_models::{Model, ModelConfig};
+
+use crate::backend;
+use crate::checkpoint::load_weights;
+use crate::config::TrainConfig;
+use crate::train::{accuracy, load_split};
+
+/// A run's configuration and its trained model (in inference mode).
+pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, Model), String> {
+    let path = run.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: cannot read ({e}); is {} a convzoo run directory?",
+            path.display(),
+            run.display()
+        )
+    })?;
+    let mut config: TrainConfig = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: invalid run configuration: {e}", path.display()))?;
+    if let Some(b) = backend_name {
+        config.backend = b.to_string();
+    }
+    let device = backend::device(&config.backend)?;
+    let model = ModelConfig::from_name(&config.model)
+        .map_err(|e| e.to_string())?
+        .init(&device);
+    let weights = run.join("model.bpk");
+    if !weights.exists() {
+        return Err(format!(
+            "{}: no final weights; the run has not finished (continue it with --resume {})",
+            weights.display(),
+            run.display()
+        ));
+    }
+    Ok((config, load_weights(&weights, model)?.valid()))
+}
+
+/// Test accuracy of the run in `run` on (the first `limit` images of) the test set.
+pub fn evaluate(
+    run: &Path,
+    limit: usize,
+    data_dir: Option<PathBuf>,
+    backend_name: Option<&str>,
+) -> Result<(TrainConfig, usize, f64), String> {
+    let (mut config, model) = open_run(run, backend_name)?;
+    if data_dir.is_some() {
+        config.data_dir = data_dir;
+    }
+    let test = load_split(&config, Split::Test, limit)?;
+    let device = backend::device(&config.backend)?;
+    let acc = accuracy(
+        &model,
+        &test,
+        &ImageBatcher::new(Some(config.resize)),
+        config.batch_size,
+        &device,
+    );
+    Ok((config, test.len(), acc))
+}
+
+/// The `k` most probable classes for each image: `(class index, class name, probability)`.
+pub fn predict(
+    run: &Path,
+    images: &[PathBuf],
+    k: usize,
+) -> Result<Vec<Vec<(usize, String, f32)>>, String> {
+    let (config, model) = open_run(run, None)?;
+    let device = backend::device(&config.backend)?;
+    let classes = convzoo_datasets::FASHION_MNIST.classes;
+    let mut out = Vec::new();
+    for path in images {
+        // Fashion-MNIST's form: greyscale 28x28, then the run's resize.
+        let (bytes, shape) = read_image(path, 1, Some([28, 28])).map_err(|e| e.to_string())?;
+        let floats: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
+        let x = Tensor::<4>::from_data(
+            TensorData::new(floats, [1, shape[0], shape[1], shape[2]]),
+            &device,
+        );
+        let x = convzoo_datasets::resize_bilinear(x, [config.resize, config.resize]);
+        let probs: Vec<f32> = softmax(model.forward(x), 1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("{e:?}"))?;
+        let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out.push(
+            ranked
+                .into_iter()
+                .take(k)
+                .map(|(i, p)| {
+                    (
+                        i,
+                        classes
+                            .get(i)
+                            .map_or(format!("class {i}"), |c| c.to_string()),
+                        p,
+                    )
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
+}

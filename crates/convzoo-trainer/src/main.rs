@@ -1,0 +1,282 @@
+//! `convzoo`: train, evaluate, predict and summarise d2l's CNNs. Errors print one line and exit
+//! with status 2 (bad usage) or 1 (anything else).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn::tensor::Device;
+use clap::{Args, Parser, Subcommand};
+use convzoo_models::{ModelConfig, REGISTRY, group_thousands, seed_table, summarize};
+use convzoo_trainer::config::Overrides;
+use convzoo_trainer::{backend, infer, train};
+
+#[derive(Parser)]
+#[command(
+    name = "convzoo",
+    version,
+    about = "The CNNs of d2l's modern-CNN chapter on Burn: train, evaluate, predict, summarise"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on Fashion-MNIST with d2l's recipe (flags override it)
+    Train(TrainArgs),
+    /// Test accuracy of a finished run
+    Eval(EvalArgs),
+    /// Top-5 classes for PNG/JPEG images, with a finished run
+    Predict(PredictArgs),
+    /// Per-layer output shapes, parameters and multiply-adds
+    Summary(SummaryArgs),
+    /// List the models with their inputs and d2l recipes
+    Models,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    overrides: Overrides,
+    /// JSON file of settings (same names as the flags, with underscores); flags override it
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run directory to create [default: runs/<model>-<time>]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Continue the run in DIR from its last checkpoint, with its saved configuration
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "out"])]
+    resume: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Run directory
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// Test on the first N images only (0: all)
+    #[arg(long, default_value_t = 0)]
+    limit_test: usize,
+    /// Directory with the Fashion-MNIST files [default: the run's, else search]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Burn backend [default: the run's]
+    #[arg(long)]
+    backend: Option<String>,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// Run directory
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// Images (PNG or JPEG), made greyscale and 28x28 like Fashion-MNIST
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct SummaryArgs {
+    /// Model name, or `all`
+    #[arg(long, default_value = "all")]
+    model: String,
+    /// Print JSON instead of tables
+    #[arg(long)]
+    json: bool,
+    /// Print the seed's GoogLeNet cost table (Inception vs 3x3 and 5x5 convolutions)
+    #[arg(long, conflicts_with = "model")]
+    seed_table: bool,
+}
+
+/// An error and its exit status.
+enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+fn usage<E: ToString>(e: E) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+fn runtime(e: String) -> Failure {
+    Failure::Runtime(e)
+}
+
+fn cpu() -> Result<Device, Failure> {
+    backend::device(backend::default_backend()).map_err(runtime)
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Train(args) => {
+            if let Some(dir) = args.resume {
+                let o = &args.overrides;
+                let any_flag = o.model.is_some()
+                    || o.epochs.is_some()
+                    || o.lr.is_some()
+                    || o.batch_size.is_some();
+                if any_flag {
+                    return Err(usage(
+                        "--resume continues a run with its saved configuration; give it alone",
+                    ));
+                }
+                return train::resume(&dir).map_err(runtime);
+            }
+            let file = match &args.config {
+                Some(path) => Overrides::from_file(path).map_err(usage)?,
+                None => Overrides::default(),
+            };
+            let config = file
+                .then(args.overrides)
+                .resolve(backend::default_backend())
+                .map_err(usage)?;
+            backend::device(&config.backend).map_err(usage)?;
+            train::start(config, args.out.as_deref()).map_err(runtime)?;
+            Ok(())
+        }
+        Command::Eval(args) => {
+            let (config, n, acc) = infer::evaluate(
+                &args.run,
+                args.limit_test,
+                args.data_dir,
+                args.backend.as_deref(),
+            )
+            .map_err(runtime)?;
+            println!(
+                "{}: test acc {acc:.4} on {n} images ({})",
+                config.model,
+                args.run.display()
+            );
+            Ok(())
+        }
+        Command::Predict(args) => {
+            let results = infer::predict(&args.run, &args.images, 5).map_err(runtime)?;
+            for (path, top) in args.images.iter().zip(results) {
+                println!("{}", path.display());
+                for (i, name, p) in top {
+                    println!("  {p:>7.2}%  {i}  {name}", p = p * 100.0);
+                }
+            }
+            Ok(())
+        }
+        Command::Summary(args) => summary(args),
+        Command::Models => {
+            println!(
+                "{:<18} {:<36} {:>6} {:>11} {:>6} {:>6} {:>6}",
+                "name", "model", "d2l", "input", "lr", "batch", "resize"
+            );
+            for m in REGISTRY {
+                let [c, h, w] = m.input;
+                let r = m.recipe;
+                println!(
+                    "{:<18} {:<36} {:>6} {:>11} {:>6} {:>6} {:>6}",
+                    m.name,
+                    m.title,
+                    m.d2l_section,
+                    format!("{c}x{h}x{w}"),
+                    r.lr,
+                    r.batch_size,
+                    r.resize
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn summary(args: SummaryArgs) -> Result<(), Failure> {
+    let device = cpu()?;
+    if args.seed_table {
+        let rows = seed_table(&device);
+        if args.json {
+            let json: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({"block": r.block, "params": r.params, "macs": r.macs,
+                    "params_m": r.params_m(), "macs_m": r.macs_m()})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&json).unwrap());
+        } else {
+            println!(
+                "{:<48} {:>10} {:>18}",
+                "block (28x28 output)", "params (M)", "multiply-adds (M)"
+            );
+            for r in rows {
+                println!("{:<48} {:>10.2} {:>18}", r.block, r.params_m(), r.macs_m());
+            }
+        }
+        return Ok(());
+    }
+    let names: Vec<&str> = if args.model == "all" {
+        REGISTRY.iter().map(|m| m.name).collect()
+    } else {
+        vec![args.model.as_str()]
+    };
+    let mut summaries = Vec::new();
+    for name in names {
+        let config = ModelConfig::from_name(name).map_err(usage)?;
+        let s = summarize(&config, &device);
+        if !args.json {
+            println!("{}", s.to_table());
+        }
+        summaries.push(s);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summaries).unwrap());
+    } else if summaries.len() > 1 {
+        println!("{:<18} {:>13} {:>16}", "model", "params", "multiply-adds");
+        for s in &summaries {
+            println!(
+                "{:<18} {:>13} {:>14.1} M",
+                s.name,
+                group_thousands(s.params as u64),
+                s.macs as f64 / 1e6
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Parses the command line; a usage error becomes one line on stderr and exit status 2.
+fn parse() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let text = e.render().to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("For more information")
+                        && !l.starts_with("Usage:")
+                })
+                .collect();
+            eprintln!("{} (see --help)", line.join(" "));
+            ExitCode::from(2)
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The `convzoo` binary end to end: errors, divergence, kill-and-resume, eval and predict.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor};
+use convzoo_models::ModelConfig;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn convzoo() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_convzoo"))
+}
+
+fn run(args: &[&str]) -> Output {
+    convzoo().args(args).output().expect("convzoo runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A fresh, empty scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("convzoo-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Asserts a one-line error (no backtrace) with status `code` that contains `needle`.
+fn assert_one_line_error(o: &Output, code: i32, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "status of: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    assert_one_line_error(
+        &run(&["train", "--model", "lenet5"]),
+        2,
+        "unknown model 'lenet5'; choose one of: lenet, lenet-bn",
+    );
+    assert_one_line_error(
+        &run(&["train", "--optimizer", "rmsprop"]),
+        2,
+        "[possible values: sgd, adam]",
+    );
+    assert_one_line_error(&run(&["train", "--lr", "fast"]), 2, "invalid value 'fast'");
+    assert_one_line_error(
+        &run(&["train", "--lr", "0"]),
+        2,
+        "--lr must be a positive number",
+    );
+    assert_one_line_error(
+        &run(&["train", "--backend", "tpu"]),
+        2,
+        "unknown backend 'tpu'; choose one of: flex, ndarray",
+    );
+    assert_one_line_error(
+        &run(&["train", "--model", "alexnet", "--resize", "32"]),
+        2,
+        "model 'alexnet' expects input [N, 1, 224, 224], but was given [1, 1, 32, 32]",
+    );
+    let dir = scratch("bad");
+    let cfg = dir.join("c.json");
+    std::fs::write(&cfg, r#"{"epoch": 3}"#).unwrap();
+    assert_one_line_error(
+        &run(&["train", "--config", cfg.to_str().unwrap()]),
+        2,
+        "unknown field `epoch`",
+    );
+    let missing = dir.join("nowhere");
+    assert_one_line_error(
+        &run(&[
+            "train",
+            "--epochs",
+            "1",
+            "--data-dir",
+            missing.to_str().unwrap(),
+            "--out",
+            dir.join("r").to_str().unwrap(),
+        ]),
+        1,
+        "no such directory",
+    );
+    assert_one_line_error(
+        &run(&["eval", "--run", missing.to_str().unwrap()]),
+        1,
+        "is ",
+    );
+    assert_one_line_error(
+        &run(&["summary", "--model", "resnet50"]),
+        2,
+        "unknown model 'resnet50'",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Every tensor of a weights file, in module order (parameter ids differ between runs).
+fn weights(path: &Path) -> Vec<Vec<f32>> {
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0
+                .push(param.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let model = ModelConfig::from_name("lenet")
+        .unwrap()
+        .init(&Device::flex());
+    let model = convzoo_trainer::checkpoint::load_weights(path, model).unwrap();
+    let mut c = Collect(vec![]);
+    model.visit(&mut c);
+    c.0
+}
+
+fn metrics(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap()
+}
+
+/// Drops the timing fields, which differ between runs.
+fn numbers(m: &serde_json::Value) -> Vec<(f64, f64, f64)> {
+    m["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["train_loss"].as_f64().unwrap(),
+                e["train_acc"].as_f64().unwrap(),
+                e["test_acc"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const SMALL: [&str; 10] = [
+    "--epochs",
+    "2",
+    "--limit-train",
+    "3072",
+    "--limit-test",
+    "256",
+    "--batch-size",
+    "64",
+    "--seed",
+    "5",
+];
+
+#[test]
+fn killed_run_resumes_to_the_same_result() {
+    let dir = scratch("resume");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let o = convzoo()
+        .arg("train")
+        .args(SMALL)
+        .args(["--out", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("saved to {}", a.display())),
+        "{}",
+        stdout(&o)
+    );
+    for f in [
+        "config.json",
+        "metrics.json",
+        "metrics.csv",
+        "curves.svg",
+        "curves.png",
+        "model.bpk",
+        "checkpoint.json",
+    ] {
+        assert!(a.join(f).is_file(), "{f} missing");
+    }
+
+    // The same run, killed (SIGKILL) as soon as its first mid-epoch checkpoint exists.
+    let mut child = convzoo()
+        .arg("train")
+        .args(SMALL)
+        .args(["--checkpoint-every", "3", "--out", b.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !b.join("checkpoint.json").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !b.join("model.bpk").exists(),
+        "the run finished before it was killed"
+    );
+
+    let o = run(&["train", "--resume", b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("continuing at epoch"), "{}", stdout(&o));
+    assert_eq!(numbers(&metrics(&a)), numbers(&metrics(&b)));
+    assert_eq!(numbers(&metrics(&a)).len(), 2);
+    assert!(
+        weights(&a.join("model.bpk")) == weights(&b.join("model.bpk")),
+        "final weights differ"
+    );
+
+    // eval reproduces the last test accuracy; predict ranks classes.
+    let o = run(&["eval", "--run", a.to_str().unwrap(), "--limit-test", "256"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let last = numbers(&metrics(&a))[1].2;
+    assert!(
+        stdout(&o).contains(&format!("test acc {last:.4} on 256 images")),
+        "{} vs {last}",
+        stdout(&o)
+    );
+    let img = dir.join("shoe.png");
+    image::GrayImage::from_fn(28, 28, |x, y| image::Luma([((x * 9 + y * 5) % 256) as u8]))
+        .save(&img)
+        .unwrap();
+    let o = run(&[
+        "predict",
+        "--run",
+        a.to_str().unwrap(),
+        img.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let probs: Vec<f64> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split('%').next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(probs.len(), 5, "{out}");
+    assert!(
+        probs.windows(2).all(|w| w[0] >= w[1]) && probs.iter().sum::<f64>() <= 100.01,
+        "{out}"
+    );
+
+    // A truncated or foreign checkpoint is refused with a clear message.
+    let latest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("checkpoint.json")).unwrap()).unwrap();
+    let ckpt = b.join(latest["latest"].as_str().unwrap());
+    let weights = std::fs::read(ckpt.join("model.bpk")).unwrap();
+    std::fs::write(ckpt.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
+    assert_one_line_error(
+        &run(&["train", "--resume", b.to_str().unwrap()]),
+        1,
+        "not a readable weights file",
+    );
+    std::fs::write(ckpt.join("model.bpk"), &weights).unwrap();
+    let config = std::fs::read_to_string(b.join("config.json")).unwrap();
+    std::fs::write(
+        b.join("config.json"),
+        config.replace("\"lenet\"", "\"lenet-bn\""),
+    )
+    .unwrap();
+    assert_one_line_error(
+        &run(&["train", "--resume", b.to_str().unwrap()]),
+        1,
+        "the checkpoint is of model 'lenet', not 'lenet-bn'",
+    );
+    let state = std::fs::read_to_string(ckpt.join("state.json")).unwrap();
+    std::fs::write(
+        ckpt.join("state.json"),
+        state.replace("\"lenet\"", "\"lenet-bn\""),
+    )
+    .unwrap();
+    assert_one_line_error(
+        &run(&["train", "--resume", b.to_str().unwrap()]),
+        1,
+        "do not fit model 'lenet-bn'",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn divergence_stops_with_a_clear_message_and_keeps_the_checkpoint() {
+    let dir = scratch("nan");
+    let out = dir.join("run");
+    let o = run(&[
+        "train",
+        "--lr",
+        "1e6",
+        "--limit-train",
+        "1024",
+        "--limit-test",
+        "64",
+        "--batch-size",
+        "64",
+        "--checkpoint-every",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, 1, "training diverged: the loss became");
+    let err = stderr(&o);
+    assert!(
+        err.contains("at epoch 1, step") && err.contains("try a smaller --lr"),
+        "{err}"
+    );
+    // The checkpoint it names is intact and resumable weights.
+    assert!(err.contains("the last good checkpoint is kept in"), "{err}");
+    assert!(out.join("checkpoint.json").is_file());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn summary_json_lists_every_model() {
+    let o = run(&["summary", "--model", "all", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let models = v.as_array().unwrap();
+    assert_eq!(models.len(), convzoo_models::REGISTRY.len());
+    let lenet_bn = models
+        .iter()
+        .find(|m| m["name"] == "lenet-bn-scratch")
+        .unwrap();
+    assert_eq!(lenet_bn["params"], 44_878);
+    assert_eq!(lenet_bn["input"], serde_json::json!([1, 28, 28]));
+    assert_eq!(
+        lenet_bn["layers"].as_array().unwrap().last().unwrap()["output_shape"],
+        serde_json::json!([1, 10])
+    );
+    let o = run(&["summary", "--seed-table", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let got: Vec<(f64, u64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["params_m"].as_f64().unwrap(),
+                r["macs_m"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![(0.16, 128), (0.44, 346), (1.22, 963)]);
+}

@@ -1,0 +1,60 @@
+//! Every registry model trains with its d2l recipe end to end, on a reduced run: one epoch on
+//! 256 training and 128 test images of the shipped Fashion-MNIST (smaller images for the models
+//! that end in global pooling), through the trainer library.
+
+use convzoo_models::{ModelConfig, REGISTRY, SizeRule};
+use convzoo_trainer::config::Overrides;
+use convzoo_trainer::train;
+
+#[test]
+fn every_model_trains_one_reduced_epoch() {
+    let root = std::env::temp_dir().join(format!("convzoo-recipes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for info in REGISTRY {
+        let spec = ModelConfig::from_name(info.name).unwrap().input_spec();
+        // Models with global pooling take smaller images, which keeps the test fast.
+        let resize = match spec.size {
+            SizeRule::Exact(s) => s,
+            SizeRule::AtLeast(min) => min.max(64),
+        };
+        let config = Overrides {
+            model: Some(info.name.into()),
+            epochs: Some(1),
+            limit_train: Some(256),
+            limit_test: Some(128),
+            resize: Some(resize),
+            ..Overrides::default()
+        }
+        .resolve("flex")
+        .unwrap();
+        assert_eq!(
+            config.lr, info.recipe.lr,
+            "{}: the recipe's learning rate",
+            info.name
+        );
+        assert_eq!(config.batch_size, info.recipe.batch_size);
+        let dir = root.join(info.name);
+        let run = train::start(config, Some(&dir)).unwrap_or_else(|e| panic!("{}: {e}", info.name));
+        for f in [
+            "config.json",
+            "metrics.json",
+            "metrics.csv",
+            "curves.svg",
+            "curves.png",
+            "model.bpk",
+        ] {
+            assert!(run.join(f).is_file(), "{}: {f} missing", info.name);
+        }
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["model"], info.name);
+        let epochs = m["epochs"].as_array().unwrap();
+        assert_eq!(epochs.len(), 1);
+        let loss = epochs[0]["train_loss"].as_f64().unwrap();
+        assert!(loss.is_finite() && loss > 0.0, "{}: loss {loss}", info.name);
+        let acc = epochs[0]["test_acc"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
