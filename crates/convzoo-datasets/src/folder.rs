@@ -23,10 +23,10 @@ pub fn read_image(
         reason,
     };
     let mut img = image::open(path).map_err(|e| bad(e.to_string()))?;
-    if let Some([h, w]) = size {
-        if (img.height() as usize, img.width() as usize) != (h, w) {
-            img = img.resize_exact(w as u32, h as u32, FilterType::Triangle);
-        }
+    if let Some([h, w]) = size
+        && (img.height() as usize, img.width() as usize) != (h, w)
+    {
+        img = img.resize_exact(w as u32, h as u32, FilterType::Triangle);
     }
     let (w, h) = (img.width() as usize, img.height() as usize);
     let bytes = match channels {

@@ -66,12 +66,19 @@ pub fn evaluate(
     Ok((config, test.len(), acc))
 }
 
-/// The `k` most probable classes for each image: `(class index, class name, probability)`.
-pub fn predict(
-    run: &Path,
-    images: &[PathBuf],
-    k: usize,
-) -> Result<Vec<Vec<(usize, String, f32)>>, String> {
+/// One ranked class: its index, its name and its probability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Class index.
+    pub class: usize,
+    /// Class name.
+    pub name: String,
+    /// Softmax probability.
+    pub probability: f32,
+}
+
+/// The `k` most probable classes for each image, most probable first.
+pub fn predict(run: &Path, images: &[PathBuf], k: usize) -> Result<Vec<Vec<Prediction>>, String> {
     let (config, model) = open_run(run, None)?;
     let device = backend::device(&config.backend)?;
     let classes = convzoo_datasets::FASHION_MNIST.classes;
@@ -95,14 +102,12 @@ pub fn predict(
             ranked
                 .into_iter()
                 .take(k)
-                .map(|(i, p)| {
-                    (
-                        i,
-                        classes
-                            .get(i)
-                            .map_or(format!("class {i}"), |c| c.to_string()),
-                        p,
-                    )
+                .map(|(i, p)| Prediction {
+                    class: i,
+                    name: classes
+                        .get(i)
+                        .map_or(format!("class {i}"), |c| c.to_string()),
+                    probability: p,
                 })
                 .collect(),
         );

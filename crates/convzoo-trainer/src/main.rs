@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on Fashion-MNIST with d2l's recipe (flags override it)
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Test accuracy of a finished run
     Eval(EvalArgs),
     /// Top-5 classes for PNG/JPEG images, with a finished run
@@ -42,7 +42,7 @@ struct TrainArgs {
     /// JSON file of settings (same names as the flags, with underscores); flags override it
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Run directory to create [default: runs/<model>-<time>]
+    /// Run directory to create [default: runs/MODEL-TIME]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Continue the run in DIR from its last checkpoint, with its saved configuration
@@ -154,8 +154,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let results = infer::predict(&args.run, &args.images, 5).map_err(runtime)?;
             for (path, top) in args.images.iter().zip(results) {
                 println!("{}", path.display());
-                for (i, name, p) in top {
-                    println!("  {p:>7.2}%  {i}  {name}", p = p * 100.0);
+                for p in top {
+                    println!("  {:>7.2}%  {}  {}", p.probability * 100.0, p.class, p.name);
                 }
             }
             Ok(())

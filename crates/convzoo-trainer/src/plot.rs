@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 use crate::files::write_atomic;
-use crate::metrics::Metrics;
+use crate::metrics::{EpochMetrics, Metrics};
 
 /// Fonts tried, in order, for the plots' text (plotters draws text with a font it is given).
 const FONTS: [&str; 4] = [
@@ -62,7 +62,8 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, m: &Metrics) -> Result
         .build_cartesian_2d(1f64..last, 0f64..top)
         .map_err(err)?;
     chart.configure_mesh().x_desc("epoch").draw().map_err(err)?;
-    let series: [(&str, RGBColor, fn(&crate::metrics::EpochMetrics) -> f64); 3] = [
+    type Series = (&'static str, RGBColor, fn(&EpochMetrics) -> f64);
+    let series: [Series; 3] = [
         ("train loss", RGBColor(31, 119, 180), |e| e.train_loss),
         ("train acc", RGBColor(255, 127, 14), |e| e.train_acc),
         ("test acc", RGBColor(44, 160, 44), |e| e.test_acc),

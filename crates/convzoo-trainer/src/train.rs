@@ -240,7 +240,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
                 )
             });
             if c.checkpoint_every > 0
-                && state.global_step % c.checkpoint_every == 0
+                && state.global_step.is_multiple_of(c.checkpoint_every)
                 && step + 1 < steps
             {
                 state.train_seconds = before + started.elapsed().as_secs_f64();
