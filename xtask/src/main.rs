@@ -17,6 +17,7 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   summary    per-layer shapes, parameters, multiply-adds: [--model NAME|all] [--json] [--seed-table]
   models     list the models with their inputs and recipes
   test       run the test suite as CI does: cargo test --release --workspace
+  bench      run the criterion benchmarks (data loading, input pipeline vs training step)
 
 Backends: --backend flex (default) or ndarray; the matching cargo feature is enabled for you.
 Examples:
@@ -71,6 +72,9 @@ fn main() -> ExitCode {
         }
         "test" => {
             cmd.args(["test", "--release", "--workspace"]).args(rest);
+        }
+        "bench" => {
+            cmd.args(["bench", "--workspace"]).args(rest);
         }
         "help" | "--help" | "-h" => {
             print!("{HELP}");

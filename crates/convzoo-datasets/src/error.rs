@@ -145,6 +145,14 @@ pub enum DataError {
         /// How to fix it.
         hint: String,
     },
+    /// A download failed.
+    #[error("{url}: download failed: {reason}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An image file could not be decoded.
     #[error("{}: unreadable image: {reason}", path.display())]
     BadImage {

@@ -5,7 +5,8 @@
 //!
 //! Where the files come from, in order: an explicit directory (used alone), `$CONVZOO_DATA`, the
 //! workspace's `datasets/`, Debian's `/usr/share/datasets/` (package `dataset-fashion-mnist`),
-//! the user cache (`~/.cache/convzoo`). Every file is checked (SHA-256) and parsed strictly;
+//! the user cache (`~/.cache/convzoo`), then a download from the upstream URL into that cache.
+//! Every file is checked (SHA-256) and parsed strictly;
 //! errors name the file and the problem.
 //!
 //! # Example
@@ -26,6 +27,7 @@
 
 mod batcher;
 mod checksum;
+mod download;
 mod error;
 mod folder;
 mod idx;
@@ -38,6 +40,7 @@ mod transform;
 
 pub use batcher::{ImageBatch, ImageBatcher, batch_ranges};
 pub use checksum::{listed_sha256, sha256_hex};
+pub use download::{URL_ENV, download, download_from};
 pub use error::{DataError, IdxError};
 pub use folder::{IMAGE_EXTENSIONS, load_image_folder, read_image};
 pub use idx::{Idx, decompress, is_gzip, parse_idx};

@@ -1,8 +1,10 @@
 //! Where the data files come from, in order: an explicit directory (alone), `$CONVZOO_DATA`,
-//! the workspace's `datasets/`, Debian's `/usr/share/datasets/`, the user cache.
+//! the workspace's `datasets/`, Debian's `/usr/share/datasets/`, the user cache, and last a
+//! download from the upstream URL into the cache.
 
 use std::path::{Path, PathBuf};
 
+use crate::download::download;
 use crate::error::DataError;
 use crate::mnist::{IDX_FILES, IdxDataset};
 
@@ -80,6 +82,13 @@ pub fn locate(dataset: &IdxDataset, explicit: Option<&Path>) -> Result<PathBuf, 
         match missing(dataset, &dir) {
             None => return Ok(dir),
             Some(why) => looked.push(format!("{} ({label}: {why})", dir.display())),
+        }
+    }
+    // Last, download into the cache (checked before anything is written).
+    if let Some(dest) = cache_dir().map(|c| c.join(dataset.name)) {
+        match download(dataset, &dest) {
+            Ok(()) => return Ok(dest),
+            Err(e) => looked.push(format!("download ({e})")),
         }
     }
     Err(DataError::NotFound {
