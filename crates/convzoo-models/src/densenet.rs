@@ -42,6 +42,13 @@ pub struct DenseNetConfig {
     pub init: WeightInit,
 }
 
+/// One dense block and the transition after it (none after the last block).
+#[derive(Module, Debug)]
+pub struct DenseStage {
+    dense: DenseBlock,
+    transition: Option<TransitionBlock>,
+}
+
 /// d2l's DenseNet (input at least 29x29: three transitions halve it; d2l uses 96x96).
 ///
 /// # Shapes
@@ -50,8 +57,7 @@ pub struct DenseNetConfig {
 #[derive(Module, Debug)]
 pub struct DenseNet {
     b1: Stem,
-    dense: Vec<DenseBlock>,
-    transitions: Vec<TransitionBlock>,
+    stages: Vec<DenseStage>,
     bn: BatchNorm,
     gap: AdaptiveAvgPool2d,
     fc: Linear,
@@ -61,16 +67,17 @@ impl DenseNetConfig {
     /// Creates the model on `device`.
     pub fn init(&self, device: &Device) -> DenseNet {
         let mut c = self.stem_channels;
-        let (mut dense, mut transitions) = (Vec::new(), Vec::new());
+        let mut stages = Vec::new();
         for (i, &num_convs) in self.blocks.iter().enumerate() {
             let block = DenseBlockConfig::new(num_convs, c, self.growth_rate).with_init(self.init);
             c = block.out_channels();
-            dense.push(block.init(device));
-            if i + 1 < self.blocks.len() {
+            let dense = block.init(device);
+            let transition = (i + 1 < self.blocks.len()).then(|| {
                 let transition = TransitionBlockConfig::new(c, c / 2).with_init(self.init);
                 c = transition.out_channels();
-                transitions.push(transition.init(device));
-            }
+                transition.init(device)
+            });
+            stages.push(DenseStage { dense, transition });
         }
         DenseNet {
             b1: Stem::new(
@@ -80,8 +87,7 @@ impl DenseNetConfig {
                 self.init,
                 device,
             ),
-            dense,
-            transitions,
+            stages,
             bn: BatchNormConfig::new(c).init(device),
             gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: linear(c, self.num_classes, self.init, device),
@@ -96,10 +102,10 @@ impl DenseNet {
         // 96: N x 64 x 24; dense 192 x 24, transition 96 x 12; 224 x 12, 112 x 6; 240 x 6,
         // 120 x 3; 248 x 3
         let mut x = p.layer("b1", x);
-        for (i, block) in self.dense.iter().enumerate() {
-            x = block.forward_probed(x, p);
+        for (i, stage) in self.stages.iter().enumerate() {
+            x = stage.dense.forward_probed(x, p);
             x = p.layer(&format!("dense{}", i + 1), x);
-            if let Some(t) = self.transitions.get(i) {
+            if let Some(t) = &stage.transition {
                 x = t.forward_probed(x, p);
                 x = p.layer(&format!("transition{}", i + 1), x);
             }

@@ -36,7 +36,7 @@ mod summary;
 mod vgg;
 
 pub use alexnet::{AlexNet, AlexNetConfig};
-pub use densenet::{DENSENET_BLOCKS, DenseNet, DenseNetConfig};
+pub use densenet::{DENSENET_BLOCKS, DenseNet, DenseNetConfig, DenseStage};
 pub use googlenet::{GOOGLENET_STAGES, GoogLeNet, GoogLeNetConfig, InceptionWidths};
 pub use input::{InputError, InputSpec, SizeRule};
 pub use lenet::{LeNet, LeNetBn, LeNetBnConfig, LeNetConfig};
