@@ -16,6 +16,9 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   predict    top-5 classes for images: --run DIR IMAGE...
   summary    per-layer shapes, parameters, multiply-adds: [--model NAME|all] [--json] [--seed-table]
   models     list the models with their inputs and recipes
+  import     PyTorch weights (d2l key names) into a run: --model NAME --from FILE [--out DIR]
+  export     a run's weights as safetensors with d2l key names: --run DIR --out FILE
+  infer      logits for a tensor file: --model NAME --weights PATH --input IN --output OUT
   test       run the test suite as CI does: cargo test --release --workspace
   bench      run the criterion benchmarks (data loading, input pipeline vs training step)
 
@@ -55,7 +58,7 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let mut cmd = cargo();
     match task.as_str() {
-        "train" | "eval" | "predict" | "summary" | "models" => {
+        "train" | "eval" | "predict" | "summary" | "models" | "import" | "export" | "infer" => {
             cmd.args([
                 "run",
                 "--release",

@@ -25,6 +25,9 @@ pub struct Probe {
     pub layers: Vec<LayerShape>,
     /// Multiply-adds per sample of every conv and linear layer run so far.
     pub macs: u64,
+    /// With [`Probe::keep_outputs`], every recorded layer's output values (for debugging and
+    /// layer-by-layer comparisons with other implementations).
+    pub outputs: Option<Vec<Vec<f32>>>,
 }
 
 impl Probe {
@@ -41,6 +44,15 @@ impl Probe {
         }
     }
 
+    /// A recording probe that also keeps each recorded layer's output values.
+    pub fn keep_outputs() -> Self {
+        Self {
+            enabled: true,
+            outputs: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
     /// Whether this probe records.
     pub fn is_on(&self) -> bool {
         self.enabled
@@ -53,6 +65,10 @@ impl Probe {
                 name: name.to_string(),
                 output_shape: x.dims().to_vec(),
             });
+            if let Some(outputs) = &mut self.outputs {
+                let values = x.clone().into_data().convert::<f32>().try_to_vec::<f32>();
+                outputs.push(values.unwrap_or_default());
+            }
         }
         x
     }

@@ -33,6 +33,7 @@ mod registry;
 mod resnet;
 mod stem;
 mod summary;
+pub mod torch;
 mod vgg;
 
 pub use alexnet::{AlexNet, AlexNetConfig};

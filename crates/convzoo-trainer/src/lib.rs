@@ -28,6 +28,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod files;
 pub mod infer;
+pub mod interop;
 pub mod metrics;
 pub mod plot;
 pub mod train;

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
 use convzoo_models::{ModelConfig, REGISTRY, group_thousands, seed_table, summarize};
 use convzoo_trainer::config::Overrides;
-use convzoo_trainer::{backend, infer, train};
+use convzoo_trainer::{backend, infer, interop, train};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,12 @@ enum Command {
     Predict(PredictArgs),
     /// Per-layer output shapes, parameters and multiply-adds
     Summary(SummaryArgs),
+    /// Import PyTorch weights (d2l's key names) into a new run directory
+    Import(ImportArgs),
+    /// Export a run's weights as safetensors with d2l's PyTorch key names
+    Export(ExportArgs),
+    /// Run a model on the tensor `input` of a safetensors file; write `logits`
+    Infer(InferArgs),
     /// List the models with their inputs and d2l recipes
     Models,
 }
@@ -74,6 +80,45 @@ struct PredictArgs {
     /// Images (PNG or JPEG), made greyscale and 28x28 like Fashion-MNIST
     #[arg(required = true, value_name = "IMAGE")]
     images: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// Model name
+    #[arg(long)]
+    model: String,
+    /// PyTorch weights: a state_dict from torch.save (.pt, .pth) or .safetensors
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// Run directory to create [default: runs/MODEL-TIME]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Run directory
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// Safetensors file to write
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct InferArgs {
+    /// Model name
+    #[arg(long)]
+    model: String,
+    /// Weights: a run directory, a .bpk file, or PyTorch weights (.safetensors, .pt, .pth)
+    #[arg(long, value_name = "PATH")]
+    weights: PathBuf,
+    /// Safetensors file with the tensor `input`, f32 [N, C, H, W]
+    #[arg(long, value_name = "FILE")]
+    input: PathBuf,
+    /// Safetensors file to write the tensor `logits` to, f32 [N, classes]
+    #[arg(long, value_name = "FILE")]
+    output: PathBuf,
 }
 
 #[derive(Args)]
@@ -161,6 +206,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Summary(args) => summary(args),
+        Command::Import(args) => {
+            convzoo_models::find(&args.model).map_err(usage)?;
+            let run = interop::import(&args.model, &args.from, args.out.as_deref(), &cpu()?)
+                .map_err(runtime)?;
+            println!("imported {} into {}", args.from.display(), run.display());
+            Ok(())
+        }
+        Command::Export(args) => {
+            interop::export(&args.run, &args.out, &cpu()?).map_err(runtime)?;
+            println!("wrote {}", args.out.display());
+            Ok(())
+        }
+        Command::Infer(args) => {
+            convzoo_models::find(&args.model).map_err(usage)?;
+            let dims = interop::infer(
+                &args.model,
+                &args.weights,
+                &args.input,
+                &args.output,
+                &cpu()?,
+            )
+            .map_err(runtime)?;
+            println!("wrote logits {dims:?} to {}", args.output.display());
+            Ok(())
+        }
         Command::Models => {
             println!(
                 "{:<18} {:<36} {:>6} {:>11} {:>6} {:>6} {:>6}",

@@ -1,0 +1,114 @@
+//! PyTorch interop for the CLI: import d2l weights into a run, export a run's weights with
+//! d2l's key names, and run a model on a tensor file (`infer`).
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use convzoo_models::torch::{load_torch, save_safetensors};
+use convzoo_models::{Model, ModelConfig};
+use safetensors::SafeTensors;
+use safetensors::tensor::{Dtype, TensorView};
+
+use crate::checkpoint::{load_weights, save_weights};
+use crate::config::Overrides;
+use crate::files::{new_run_dir, write_atomic};
+use crate::infer::open_run;
+
+/// Loads weights for registry model `name` from `weights`: a run directory, a Burn weights file
+/// (`.bpk`), or PyTorch weights with d2l's names (`.safetensors`, `.pt`, `.pth`).
+pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model, String> {
+    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+    if weights.is_dir() {
+        let (run_config, _) = open_run(weights, None)?;
+        if run_config.model != name {
+            return Err(format!(
+                "{}: the run is of model '{}', not '{name}'",
+                weights.display(),
+                run_config.model
+            ));
+        }
+        return load_weights(&weights.join("model.bpk"), config.init(device));
+    }
+    if weights.extension().is_some_and(|e| e == "bpk") {
+        return load_weights(weights, config.init(device));
+    }
+    load_torch(config.init(device), &config, weights).map_err(|e| e.to_string())
+}
+
+/// Imports PyTorch weights of model `name` into a new run directory that `eval` and `predict`
+/// accept. Returns the directory.
+pub fn import(
+    name: &str,
+    from: &Path,
+    out: Option<&Path>,
+    device: &Device,
+) -> Result<PathBuf, String> {
+    let model = load_any(name, from, device)?;
+    let config = Overrides {
+        model: Some(name.into()),
+        ..Overrides::default()
+    }
+    .resolve("flex")?;
+    let run = new_run_dir(out, name)?;
+    let json = serde_json::to_string_pretty(&config).expect("config serialises");
+    write_atomic(&run.join("config.json"), json.as_bytes())?;
+    save_weights(&run.join("model.bpk"), &model)?;
+    Ok(run)
+}
+
+/// Exports the weights of run `run` as safetensors with d2l's PyTorch key names.
+pub fn export(run: &Path, out: &Path, device: &Device) -> Result<(), String> {
+    let (config, _) = open_run(run, None)?;
+    let model = load_any(&config.model, run, device)?;
+    let model_config = ModelConfig::from_name(&config.model).map_err(|e| e.to_string())?;
+    // Written next to the target, then renamed into place.
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    save_safetensors(&model, &model_config, &tmp).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+/// Runs model `name` with `weights` in inference mode on the tensor `input` ([N, C, H, W], f32)
+/// of the safetensors file `input_path`, writing the tensor `logits` to `output_path`.
+pub fn infer(
+    name: &str,
+    weights: &Path,
+    input_path: &Path,
+    output_path: &Path,
+    device: &Device,
+) -> Result<[usize; 2], String> {
+    let model = load_any(name, weights, device)?.valid();
+    let bytes = std::fs::read(input_path).map_err(|e| format!("{}: {e}", input_path.display()))?;
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| format!("{}: not a safetensors file: {e}", input_path.display()))?;
+    let input = file
+        .tensor("input")
+        .map_err(|_| format!("{}: no tensor named 'input'", input_path.display()))?;
+    if input.dtype() != Dtype::F32 || input.shape().len() != 4 {
+        return Err(format!(
+            "{}: 'input' must be f32 [N, C, H, W], found {:?} {:?}",
+            input_path.display(),
+            input.dtype(),
+            input.shape()
+        ));
+    }
+    let values: Vec<f32> = input
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let x = Tensor::<4>::from_data(TensorData::new(values, input.shape().to_vec()), device);
+    let logits = model.try_forward(x).map_err(|e| e.to_string())?;
+    let dims = logits.dims();
+    let data: Vec<u8> = logits
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))?
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let view = TensorView::new(Dtype::F32, dims.to_vec(), &data).map_err(|e| e.to_string())?;
+    let out = safetensors::serialize([("logits", view)], None).map_err(|e| e.to_string())?;
+    write_atomic(output_path, &out)?;
+    Ok(dims)
+}
