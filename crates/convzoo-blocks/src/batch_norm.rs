@@ -19,6 +19,11 @@ pub struct ScratchBatchNormConfig {
     /// weighs the old value; PyTorch's and Burn's `momentum=0.1` weighs the new one).
     #[config(default = 0.1)]
     pub momentum: f64,
+    /// Update the running variance with the unbiased batch variance (`n / (n - 1)` times the
+    /// biased one), as PyTorch's `nn.BatchNorm` does; d2l's from-scratch code and Burn's layer
+    /// use the biased one. Normalisation always uses the biased variance. Default: false.
+    #[config(default = false)]
+    pub unbiased_running_var: bool,
 }
 
 /// Batch normalisation from tensor operations: batch statistics in training (on an autodiff
@@ -43,6 +48,8 @@ pub struct ScratchBatchNorm {
     pub momentum: f64,
     /// Added to the variance before the square root.
     pub epsilon: f64,
+    /// Whether the running variance takes the unbiased batch variance (PyTorch's convention).
+    pub unbiased_running_var: bool,
 }
 
 impl ScratchBatchNormConfig {
@@ -57,6 +64,7 @@ impl ScratchBatchNormConfig {
             running_var: RunningState::new(Tensor::ones([c], device)),
             momentum: self.momentum,
             epsilon: self.epsilon,
+            unbiased_running_var: self.unbiased_running_var,
         }
     }
 }
@@ -80,7 +88,8 @@ impl ScratchBatchNorm {
             for axis in (0..D).filter(|&a| a != 1) {
                 var = var.mean_dim(axis);
             }
-            self.update_running(&mean, &var, c);
+            let n = x.dims().iter().product::<usize>() / c;
+            self.update_running(&mean, &var, c, n);
             (mean, var)
         } else {
             (
@@ -98,13 +107,24 @@ impl ScratchBatchNorm {
         x_hat * self.gamma.val().reshape(per_channel) + self.beta.val().reshape(per_channel)
     }
 
-    fn update_running<const D: usize>(&self, mean: &Tensor<D>, var: &Tensor<D>, c: usize) {
+    fn update_running<const D: usize>(
+        &self,
+        mean: &Tensor<D>,
+        var: &Tensor<D>,
+        c: usize,
+        n: usize,
+    ) {
         let m = self.momentum;
+        let correction = if self.unbiased_running_var && n > 1 {
+            n as f64 / (n as f64 - 1.0)
+        } else {
+            1.0
+        };
         let device = mean.device();
         let old_mean = self.running_mean.value_sync().to_device(&device);
         let old_var = self.running_var.value_sync().to_device(&device);
         let new_mean = old_mean * (1.0 - m) + mean.clone().detach().reshape([c]) * m;
-        let new_var = old_var * (1.0 - m) + var.clone().detach().reshape([c]) * m;
+        let new_var = old_var * (1.0 - m) + var.clone().detach().reshape([c]) * (m * correction);
         self.running_mean.update(new_mean.detach());
         self.running_var.update(new_var.detach());
     }
@@ -184,8 +204,11 @@ pub enum BatchNormKind {
     /// Burn's [`burn::nn::BatchNorm`].
     #[default]
     Burn,
-    /// [`ScratchBatchNorm`], written from tensor operations.
+    /// [`ScratchBatchNorm`], written from tensor operations (d2l section 8.5).
     Scratch,
+    /// [`ScratchBatchNorm`] with PyTorch's running variance (unbiased), for exact parity with
+    /// `nn.BatchNorm` in training mode.
+    PyTorch,
 }
 
 /// A batch-norm layer of either implementation (see [`BatchNormKind`]).
@@ -207,6 +230,11 @@ impl AnyBatchNorm {
             BatchNormKind::Scratch => {
                 Self::Scratch(ScratchBatchNormConfig::new(num_features).init(device))
             }
+            BatchNormKind::PyTorch => Self::Scratch(
+                ScratchBatchNormConfig::new(num_features)
+                    .with_unbiased_running_var(true)
+                    .init(device),
+            ),
         }
     }
 

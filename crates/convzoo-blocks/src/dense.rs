@@ -4,10 +4,10 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config};
 use crate::probe::Probe;
 
@@ -15,15 +15,22 @@ use crate::probe::Probe;
 #[derive(Module, Debug)]
 pub struct BnReluConv {
     /// Batch norm over the input channels.
-    pub bn: BatchNorm,
+    pub bn: AnyBatchNorm,
     /// The convolution.
     pub conv: Conv2d,
 }
 
 impl BnReluConv {
-    fn new(c_in: usize, c_out: usize, k: usize, init: WeightInit, device: &Device) -> Self {
+    fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        init: WeightInit,
+        bn: BatchNormKind,
+        device: &Device,
+    ) -> Self {
         Self {
-            bn: BatchNormConfig::new(c_in).init(device),
+            bn: AnyBatchNorm::new(bn, c_in, device),
             conv: conv(&conv_config(c_in, c_out, k, 1, k / 2), init, device),
         }
     }
@@ -46,6 +53,9 @@ pub struct DenseBlockConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// Batch-norm implementation.
+    #[config(default = "BatchNormKind::Burn")]
+    pub batch_norm: BatchNormKind,
 }
 
 /// Each unit sees the concatenation of the block's input and all earlier units' outputs.
@@ -70,7 +80,14 @@ impl DenseBlockConfig {
         let units = (0..self.num_convs)
             .map(|i| {
                 let c_in = self.in_channels + i * self.growth_rate;
-                BnReluConv::new(c_in, self.growth_rate, 3, self.init, device)
+                BnReluConv::new(
+                    c_in,
+                    self.growth_rate,
+                    3,
+                    self.init,
+                    self.batch_norm,
+                    device,
+                )
             })
             .collect();
         DenseBlock { units }
@@ -102,6 +119,9 @@ pub struct TransitionBlockConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// Batch-norm implementation.
+    #[config(default = "BatchNormKind::Burn")]
+    pub batch_norm: BatchNormKind,
 }
 
 /// Batch norm, ReLU, 1x1 convolution, then 2x2 average pooling with stride 2.
@@ -126,7 +146,14 @@ impl TransitionBlockConfig {
     /// Creates the block on `device`.
     pub fn init(&self, device: &Device) -> TransitionBlock {
         TransitionBlock {
-            unit: BnReluConv::new(self.in_channels, self.out_channels, 1, self.init, device),
+            unit: BnReluConv::new(
+                self.in_channels,
+                self.out_channels,
+                1,
+                self.init,
+                self.batch_norm,
+                device,
+            ),
             pool: AvgPool2dConfig::new([2, 2]).init(),
         }
     }

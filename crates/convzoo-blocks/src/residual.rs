@@ -4,10 +4,10 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config};
 use crate::probe::Probe;
 
@@ -27,6 +27,9 @@ pub struct ResidualConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// Batch-norm implementation.
+    #[config(default = "BatchNormKind::Burn")]
+    pub batch_norm: BatchNormKind,
 }
 
 /// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`.
@@ -43,9 +46,9 @@ pub struct Residual {
     /// Optional 1x1 shortcut convolution with stride `stride`.
     pub conv3: Option<Conv2d>,
     /// Batch norm after `conv1`.
-    pub bn1: BatchNorm,
+    pub bn1: AnyBatchNorm,
     /// Batch norm after `conv2`.
-    pub bn2: BatchNorm,
+    pub bn2: AnyBatchNorm,
 }
 
 impl ResidualConfig {
@@ -72,8 +75,8 @@ impl ResidualConfig {
             conv3: self
                 .use_1x1conv
                 .then(|| conv(&conv_config(c_in, c, 1, s, 0), self.init, device)),
-            bn1: BatchNormConfig::new(c).init(device),
-            bn2: BatchNormConfig::new(c).init(device),
+            bn1: AnyBatchNorm::new(self.batch_norm, c, device),
+            bn2: AnyBatchNorm::new(self.batch_norm, c, device),
         }
     }
 }

@@ -6,13 +6,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::Linear;
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use convzoo_blocks::init::linear;
 use convzoo_blocks::{
-    DenseBlock, DenseBlockConfig, Probe, TransitionBlock, TransitionBlockConfig, WeightInit,
+    AnyBatchNorm, BatchNormKind, DenseBlock, DenseBlockConfig, Probe, TransitionBlock,
+    TransitionBlockConfig, WeightInit,
 };
 
 use crate::stem::Stem;
@@ -40,6 +41,9 @@ pub struct DenseNetConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// Batch-norm implementation (`PyTorch` matches `nn.BatchNorm`'s running variance).
+    #[config(default = "BatchNormKind::Burn")]
+    pub batch_norm: BatchNormKind,
 }
 
 /// One dense block and the transition after it (none after the last block).
@@ -58,7 +62,7 @@ pub struct DenseStage {
 pub struct DenseNet {
     b1: Stem,
     stages: Vec<DenseStage>,
-    bn: BatchNorm,
+    bn: AnyBatchNorm,
     gap: AdaptiveAvgPool2d,
     fc: Linear,
 }
@@ -69,11 +73,15 @@ impl DenseNetConfig {
         let mut c = self.stem_channels;
         let mut stages = Vec::new();
         for (i, &num_convs) in self.blocks.iter().enumerate() {
-            let block = DenseBlockConfig::new(num_convs, c, self.growth_rate).with_init(self.init);
+            let block = DenseBlockConfig::new(num_convs, c, self.growth_rate)
+                .with_init(self.init)
+                .with_batch_norm(self.batch_norm);
             c = block.out_channels();
             let dense = block.init(device);
             let transition = (i + 1 < self.blocks.len()).then(|| {
-                let transition = TransitionBlockConfig::new(c, c / 2).with_init(self.init);
+                let transition = TransitionBlockConfig::new(c, c / 2)
+                    .with_init(self.init)
+                    .with_batch_norm(self.batch_norm);
                 c = transition.out_channels();
                 transition.init(device)
             });
@@ -83,12 +91,12 @@ impl DenseNetConfig {
             b1: Stem::new(
                 self.in_channels,
                 self.stem_channels,
-                true,
+                Some(self.batch_norm),
                 self.init,
                 device,
             ),
             stages,
-            bn: BatchNormConfig::new(c).init(device),
+            bn: AnyBatchNorm::new(self.batch_norm, c, device),
             gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: linear(c, self.num_classes, self.init, device),
         }

@@ -86,7 +86,7 @@ impl GoogLeNetConfig {
             })
             .collect();
         GoogLeNet {
-            b1: Stem::new(self.in_channels, 64, false, i, device),
+            b1: Stem::new(self.in_channels, 64, None, i, device),
             b2_conv1: conv(&conv_config(64, 64, 1, 1, 0), i, device),
             b2_conv2: conv(&conv_config(64, 192, 3, 1, 1), i, device),
             stages,

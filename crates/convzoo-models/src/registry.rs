@@ -253,6 +253,19 @@ impl ModelConfig {
         self
     }
 
+    /// Sets the batch-norm implementation of the models that have batch norm (`lenet-bn`,
+    /// `lenet-bn-scratch`, `resnet18`, `densenet`); the others are returned unchanged.
+    /// [`BatchNormKind::PyTorch`] reproduces `nn.BatchNorm`'s running statistics exactly.
+    pub fn with_batch_norm(mut self, kind: BatchNormKind) -> Self {
+        match &mut self {
+            Self::LenetBn(m) | Self::LenetBnScratch(m) => m.batch_norm = kind,
+            Self::Resnet18(m) => m.batch_norm = kind,
+            Self::Densenet(m) => m.batch_norm = kind,
+            _ => {}
+        }
+        self
+    }
+
     /// Input channels.
     pub fn in_channels(&self) -> usize {
         match self {

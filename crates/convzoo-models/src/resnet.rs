@@ -10,7 +10,7 @@ use burn::nn::Linear;
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::tensor::{Device, Tensor};
 use convzoo_blocks::init::linear;
-use convzoo_blocks::{Probe, Residual, ResidualConfig, WeightInit};
+use convzoo_blocks::{BatchNormKind, Probe, Residual, ResidualConfig, WeightInit};
 
 use crate::stem::Stem;
 
@@ -31,6 +31,9 @@ pub struct ResNetConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// Batch-norm implementation (`PyTorch` matches `nn.BatchNorm`'s running variance).
+    #[config(default = "BatchNormKind::Burn")]
+    pub batch_norm: BatchNormKind,
 }
 
 /// d2l's ResNet (any input size: it ends in global pooling; d2l uses 96x96).
@@ -62,6 +65,7 @@ impl ResNetConfig {
                             .with_use_1x1conv(downsample)
                             .with_stride(if downsample { 2 } else { 1 })
                             .with_init(self.init)
+                            .with_batch_norm(self.batch_norm)
                             .init(device);
                         c_in = c;
                         block
@@ -70,7 +74,13 @@ impl ResNetConfig {
             })
             .collect();
         ResNet {
-            b1: Stem::new(self.in_channels, 64, true, self.init, device),
+            b1: Stem::new(
+                self.in_channels,
+                64,
+                Some(self.batch_norm),
+                self.init,
+                device,
+            ),
             stages,
             gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: linear(c_in, self.num_classes, self.init, device),

@@ -4,11 +4,10 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use convzoo_blocks::init::{conv, conv_config, pad};
-use convzoo_blocks::{Probe, WeightInit};
+use convzoo_blocks::{AnyBatchNorm, BatchNormKind, Probe, WeightInit};
 
 /// Conv 7x7/2, [batch norm], ReLU, max-pool 3x3/2.
 ///
@@ -18,16 +17,16 @@ use convzoo_blocks::{Probe, WeightInit};
 #[derive(Module, Debug)]
 pub struct Stem {
     conv: Conv2d,
-    bn: Option<BatchNorm>,
+    bn: Option<AnyBatchNorm>,
     pool: MaxPool2d,
 }
 
 impl Stem {
-    /// Creates the stem; `batch_norm` adds a batch norm after the convolution.
+    /// Creates the stem; `batch_norm` adds a batch norm of that kind after the convolution.
     pub fn new(
         in_channels: usize,
         out_channels: usize,
-        batch_norm: bool,
+        batch_norm: Option<BatchNormKind>,
         init: WeightInit,
         device: &Device,
     ) -> Self {
@@ -37,7 +36,7 @@ impl Stem {
                 init,
                 device,
             ),
-            bn: batch_norm.then(|| BatchNormConfig::new(out_channels).init(device)),
+            bn: batch_norm.map(|kind| AnyBatchNorm::new(kind, out_channels, device)),
             pool: max_pool_3x3_s2(),
         }
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
 use burn::tensor::{Device, Tensor, TensorData};
+use convzoo_blocks::BatchNormKind;
 use convzoo_models::torch::{key_pairs, load_torch};
 use convzoo_models::{Model, ModelConfig};
 use safetensors::SafeTensors;
@@ -172,74 +173,100 @@ fn logits_equal_pytorch() {
         let Some((_, expected_train)) = fixture.tensor("logits_train") else {
             continue;
         };
-        // Training mode: batch statistics, and one update of the running statistics.
-        let ad = device.clone().autodiff();
-        let model = load(&config, fixture_name, stored, &ad);
-        let got = model
-            .forward(x(&ad))
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let diff = max_diff(&got, &expected_train);
-        assert!(diff <= 1e-4, "{name}: training logits differ by {diff}");
-        let model = model.valid();
-        let pairs = key_pairs(&model, &config);
-        let ours: HashMap<String, (Vec<usize>, Vec<f32>)> = model
-            .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-            .iter()
-            .map(|t| {
-                let key = pairs
-                    .iter()
-                    .find(|p| p.burn == t.name)
-                    .unwrap()
-                    .torch
-                    .clone();
-                let data = burn::store::bridge::to_data(t)
-                    .unwrap()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap();
-                (key, (t.shape.iter().copied().collect(), data))
-            })
-            .collect();
-        let mut checked = 0;
-        for stat in fixture
-            .names()
-            .into_iter()
-            .filter(|n| n.starts_with("after_train."))
-        {
-            let key = stat.trim_start_matches("after_train.");
-            let (_, theirs) = fixture.tensor(&stat).unwrap();
-            let (_, mine) = &ours[key];
-            if key.ends_with("running_mean") {
-                let diff = max_diff(mine, &theirs);
-                assert!(diff <= 1e-5, "{name}: {key} differs by {diff}");
-            } else {
-                // PyTorch updates the running variance with the unbiased batch variance, Burn's
-                // BatchNorm and d2l's from-scratch code with the biased one: ours is theirs
-                // with the update term scaled by (n - 1) / n, n the values per channel.
-                let before = fill(key, &[theirs.len()]);
-                let before = if stored {
-                    vec![1.0; theirs.len()]
-                } else {
-                    before
-                };
-                let n = count_per_channel(name, key, &shape);
-                let converted: Vec<f32> = theirs
-                    .iter()
-                    .zip(&before)
-                    .map(|(t, b)| 0.9 * b + (t - 0.9 * b) * (n - 1.0) / n)
-                    .collect();
-                let diff = max_diff(mine, &converted);
-                assert!(diff <= 1e-4, "{name}: {key} differs by {diff}");
-            }
-            checked += 1;
+        // Training mode, with d2l's batch norm and with the PyTorch-exact one.
+        for kind in [None, Some(BatchNormKind::PyTorch)] {
+            let config = match kind {
+                Some(k) => ModelConfig::from_name(name).unwrap().with_batch_norm(k),
+                None => ModelConfig::from_name(name).unwrap(),
+            };
+            let ad = device.clone().autodiff();
+            let model = load(&config, fixture_name, stored, &ad);
+            let got = model
+                .forward(x(&ad))
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let diff = max_diff(&got, &expected_train);
+            assert!(
+                diff <= 1e-4,
+                "{name} ({kind:?}): training logits differ by {diff}"
+            );
+            let checked = check_running_stats(
+                name,
+                &config,
+                &model.valid(),
+                &fixture,
+                stored,
+                &shape,
+                kind.is_some(),
+            );
+            assert!(
+                checked >= 4,
+                "{name}: only {checked} running statistics checked"
+            );
         }
-        assert!(
-            checked >= 4,
-            "{name}: only {checked} running statistics checked"
-        );
     }
+}
+
+/// Compares the running statistics after one training-mode forward with PyTorch's. With
+/// `exact`, both must be equal; otherwise (Burn's and d2l's biased running variance) the variance
+/// must equal PyTorch's with the update term scaled by (n - 1) / n.
+fn check_running_stats(
+    name: &str,
+    config: &ModelConfig,
+    model: &Model,
+    fixture: &Fixture,
+    stored: bool,
+    shape: &[usize],
+    exact: bool,
+) -> usize {
+    let pairs = key_pairs(model, config);
+    let ours: HashMap<String, Vec<f32>> = model
+        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
+        .iter()
+        .map(|t| {
+            let key = pairs
+                .iter()
+                .find(|p| p.burn == t.name)
+                .unwrap()
+                .torch
+                .clone();
+            let data = burn::store::bridge::to_data(t).unwrap().convert::<f32>();
+            (key, data.try_to_vec::<f32>().unwrap())
+        })
+        .collect();
+    let mut checked = 0;
+    for stat in fixture
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("after_train."))
+    {
+        let key = stat.trim_start_matches("after_train.");
+        let (_, theirs) = fixture.tensor(&stat).unwrap();
+        let mine = &ours[key];
+        let expected = if exact || key.ends_with("running_mean") {
+            theirs
+        } else {
+            let before = if stored {
+                vec![1.0; theirs.len()]
+            } else {
+                fill(key, &[theirs.len()])
+            };
+            let n = count_per_channel(name, key, shape);
+            theirs
+                .iter()
+                .zip(&before)
+                .map(|(t, b)| 0.9 * b + (t - 0.9 * b) * (n - 1.0) / n)
+                .collect()
+        };
+        let diff = max_diff(mine, &expected);
+        assert!(
+            diff <= 1e-4,
+            "{name} (exact {exact}): {key} differs by {diff}"
+        );
+        checked += 1;
+    }
+    checked
 }
 
 /// Values per channel that a batch norm at `key` sees for the fixture's input shape.
