@@ -20,7 +20,9 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   export     a run's weights as safetensors with d2l key names: --run DIR --out FILE
   infer      logits for a tensor file: --model NAME --weights PATH --input IN --output OUT
   test       run the test suite as CI does: cargo test --release --workspace
-  bench      run the criterion benchmarks (data loading, input pipeline vs training step)
+  bench      training and inference throughput per model: [--model NAME|all] [--batch-size N]
+             [--steps N] [--json] [--compare-pytorch]; `bench --criterion` runs the criterion
+             benchmarks (data loading, input pipeline against a training step)
 
 Backends: --backend flex (default) or ndarray; the matching cargo feature is enabled for you.
 Examples:
@@ -58,7 +60,10 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let mut cmd = cargo();
     match task.as_str() {
-        "train" | "eval" | "predict" | "summary" | "models" | "import" | "export" | "infer" => {
+        "train" | "eval" | "predict" | "summary" | "models" | "import" | "export" | "infer"
+        | "bench"
+            if !(task == "bench" && rest.iter().any(|a| a == "--criterion")) =>
+        {
             cmd.args([
                 "run",
                 "--release",
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
             cmd.args(["test", "--release", "--workspace"]).args(rest);
         }
         "bench" => {
+            let rest: Vec<&String> = rest.iter().filter(|a| *a != "--criterion").collect();
             cmd.args(["bench", "--workspace"]).args(rest);
         }
         "help" | "--help" | "-h" => {

@@ -40,6 +40,8 @@ pub struct ModelInfo {
     pub input: [usize; 3],
     /// d2l's training recipe.
     pub recipe: Recipe,
+    /// Batch size of the throughput benchmark (`convzoo bench`).
+    pub bench_batch: usize,
 }
 
 const fn recipe(lr: f64, batch_size: usize, resize: usize) -> Recipe {
@@ -58,12 +60,19 @@ const fn info(
     size: usize,
     recipe: Recipe,
 ) -> ModelInfo {
+    // The benchmark batch sizes of d2l_models.py: 256 for the LeNets, 32 at 224x224, 64 at 96.
+    let bench_batch = match size {
+        28 => 256,
+        224 => 32,
+        _ => 64,
+    };
     ModelInfo {
         name,
         title,
         d2l_section,
         input: [1, size, size],
         recipe,
+        bench_batch,
     }
 }
 

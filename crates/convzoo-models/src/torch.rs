@@ -11,8 +11,8 @@ use std::fmt;
 use std::path::Path;
 
 use burn::store::{
-    BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore,
-    SafetensorsStore,
+    ApplyError, BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter,
+    PytorchStore, SafetensorsStore,
 };
 
 use crate::{Model, ModelConfig};
@@ -230,7 +230,19 @@ pub fn load_torch(model: Model, config: &ModelConfig, path: &Path) -> Result<Mod
             .map_or(plain.clone(), |p| p.torch.clone())
     };
     let mut problems: Vec<String> = Vec::new();
-    problems.extend(result.errors.iter().map(|e| e.to_string()));
+    problems.extend(result.errors.iter().map(|e| match e {
+        ApplyError::ShapeMismatch {
+            path,
+            expected,
+            found,
+        } => format!(
+            "{}: shape {:?} where the model needs {:?}",
+            torch_of(path),
+            found.as_slice(),
+            expected.as_slice()
+        ),
+        other => other.to_string(),
+    }));
     problems.extend(
         result
             .missing

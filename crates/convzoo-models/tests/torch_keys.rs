@@ -75,5 +75,38 @@ fn safetensors_round_trip_keeps_the_function() {
         msg.contains("do not fit model 'lenet-bn'") && msg.contains("net.1.weight"),
         "{msg}"
     );
+    // A wrong shape names the key; a file that is not weights is an error too.
+    let config = ModelConfig::from_name("lenet").unwrap();
+    let bytes = std::fs::read(dir.join("lenet.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let seven = vec![0u8; 7 * 4];
+    let tensors: Vec<(String, safetensors::tensor::TensorView)> = st
+        .names()
+        .into_iter()
+        .map(|n| {
+            let view = if n == "net.0.bias" {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![7], &seven)
+                    .unwrap()
+            } else {
+                st.tensor(n).unwrap()
+            };
+            (n.to_string(), view)
+        })
+        .collect();
+    let bad = dir.join("bad-shape.safetensors");
+    std::fs::write(&bad, safetensors::serialize(tensors, None).unwrap()).unwrap();
+    let msg = load_torch(config.init(&device), &config, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("do not fit model 'lenet'") && msg.contains("net.0.bias"),
+        "{msg}"
+    );
+    let junk = dir.join("junk.safetensors");
+    std::fs::write(&junk, b"not weights at all").unwrap();
+    let msg = load_torch(config.init(&device), &config, &junk)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.starts_with(&junk.display().to_string()), "{msg}");
     std::fs::remove_dir_all(dir).unwrap();
 }

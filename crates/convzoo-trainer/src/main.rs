@@ -39,6 +39,8 @@ enum Command {
     Infer(InferArgs),
     /// List the models with their inputs and d2l recipes
     Models,
+    /// Training and inference throughput per model (optionally beside PyTorch)
+    Bench(BenchArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +121,35 @@ struct InferArgs {
     /// Safetensors file to write the tensor `logits` to, f32 [N, classes]
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Model name, or `all`
+    #[arg(long, default_value = "all")]
+    model: String,
+    /// Burn backend [default: flex]
+    #[arg(long)]
+    backend: Option<String>,
+    /// Images per step [default: 256 for the LeNets, 32 at 224x224, 64 at 96x96]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Timed steps (the median is reported)
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// Untimed warm-up steps
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    /// Also run d2l's PyTorch models (bench/pytorch/bench.py; $CONVZOO_TORCH_PYTHON or python3
+    /// with torch), alternating per model, and print the ratios
+    #[arg(long)]
+    compare_pytorch: bool,
+    /// Run one model in this process and print its JSON (used by the other modes)
+    #[arg(long, hide = true)]
+    single: bool,
 }
 
 #[derive(Args)]
@@ -206,6 +237,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Summary(args) => summary(args),
+        Command::Bench(args) => bench(args),
         Command::Import(args) => {
             convzoo_models::find(&args.model).map_err(usage)?;
             let run = interop::import(&args.model, &args.from, args.out.as_deref(), &cpu()?)
@@ -253,6 +285,134 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn bench(args: BenchArgs) -> Result<(), Failure> {
+    use convzoo_trainer::bench::{BenchResult, bench_model, d2l_name};
+    let backend_name = args
+        .backend
+        .clone()
+        .unwrap_or_else(|| backend::default_backend().into());
+    backend::device(&backend_name).map_err(usage)?;
+    if args.single {
+        let r = bench_model(
+            &args.model,
+            &backend_name,
+            args.batch_size,
+            args.steps,
+            args.warmup,
+        )
+        .map_err(runtime)?;
+        println!("{}", serde_json::to_string(&r).unwrap());
+        return Ok(());
+    }
+    let names: Vec<&str> = if args.model == "all" {
+        REGISTRY.iter().map(|m| m.name).collect()
+    } else {
+        convzoo_models::find(&args.model).map_err(usage)?;
+        vec![args.model.as_str()]
+    };
+    let common = |cmd: &mut std::process::Command, model: &str| {
+        cmd.args([
+            "--model",
+            model,
+            "--steps",
+            &args.steps.to_string(),
+            "--warmup",
+            &args.warmup.to_string(),
+        ]);
+        if let Some(bs) = args.batch_size {
+            cmd.args(["--batch-size", &bs.to_string()]);
+        }
+    };
+    let parse = |out: std::process::Output, what: &str| -> Result<BenchResult, Failure> {
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(runtime(format!(
+                "{what}: {}",
+                err.lines().last().unwrap_or("failed")
+            )));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .map_err(|e| runtime(format!("{what}: unreadable result ({e}): {line}")))
+    };
+    let exe = std::env::current_exe().map_err(|e| runtime(e.to_string()))?;
+    let python = std::env::var("CONVZOO_TORCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/pytorch/bench.py");
+    let mut results: Vec<(BenchResult, Option<BenchResult>)> = Vec::new();
+    for name in names {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["bench", "--single", "--backend", &backend_name]);
+        common(&mut cmd, name);
+        let ours = parse(cmd.output().map_err(|e| runtime(e.to_string()))?, name)?;
+        let theirs = match (args.compare_pytorch, d2l_name(name)) {
+            (true, Some(d2l)) => {
+                let mut cmd = std::process::Command::new(&python);
+                cmd.arg(&script).args(["--d2l-name", d2l]);
+                common(&mut cmd, name);
+                Some(parse(
+                    cmd.output()
+                        .map_err(|e| runtime(format!("{python}: {e}")))?,
+                    &format!("{name} (pytorch)"),
+                )?)
+            }
+            _ => None,
+        };
+        if !args.json {
+            eprintln!(
+                "{name}: {:.1} train img/s, {:.1} infer img/s",
+                ours.train_images_per_sec, ours.infer_images_per_sec
+            );
+        }
+        results.push((ours, theirs));
+    }
+    if args.json {
+        let all: Vec<&BenchResult> = results
+            .iter()
+            .flat_map(|(a, b)| std::iter::once(a).chain(b))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all).unwrap());
+        return Ok(());
+    }
+    println!(
+        "{:<18} {:>6} {:>12} {:>12} {:>10} {:>12} {:>12} {:>8} {:>8}",
+        "model",
+        "batch",
+        "train img/s",
+        "infer img/s",
+        "peak MB",
+        "torch train",
+        "torch infer",
+        "train x",
+        "infer x"
+    );
+    for (a, b) in &results {
+        let (tt, ti, rt, ri) = match b {
+            Some(b) => (
+                format!("{:.1}", b.train_images_per_sec),
+                format!("{:.1}", b.infer_images_per_sec),
+                format!("{:.2}", a.train_images_per_sec / b.train_images_per_sec),
+                format!("{:.2}", a.infer_images_per_sec / b.infer_images_per_sec),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "{:<18} {:>6} {:>12.1} {:>12.1} {:>10.0} {:>12} {:>12} {:>8} {:>8}",
+            a.model,
+            a.batch_size,
+            a.train_images_per_sec,
+            a.infer_images_per_sec,
+            a.peak_rss_bytes as f64 / 1e6,
+            tt,
+            ti,
+            rt,
+            ri
+        );
+    }
+    Ok(())
 }
 
 fn summary(args: SummaryArgs) -> Result<(), Failure> {

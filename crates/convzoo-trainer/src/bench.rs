@@ -1,0 +1,119 @@
+//! Throughput benchmark of every model: training steps (forward, cross-entropy, backward, SGD
+//! update) and inference, in images per second (median over timed steps after warm-up), with
+//! the process's peak resident memory. `convzoo bench` runs each model in a process of its own
+//! so that the peak memory is the model's.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use convzoo_models::ModelConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::backend;
+
+/// One model's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    /// Registry model name.
+    pub model: String,
+    /// Backend (or `pytorch`).
+    pub backend: String,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Training throughput, images/s (median step).
+    pub train_images_per_sec: f64,
+    /// Inference throughput, images/s (median batch).
+    pub infer_images_per_sec: f64,
+    /// Peak resident memory of the process, bytes (0 where unknown).
+    pub peak_rss_bytes: u64,
+}
+
+/// Peak resident set size of this process (`VmHWM` on Linux).
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Benchmarks model `name` in this process: `warmup` untimed then `steps` timed steps.
+pub fn bench_model(
+    name: &str,
+    backend_name: &str,
+    batch_size: Option<usize>,
+    steps: usize,
+    warmup: usize,
+) -> Result<BenchResult, String> {
+    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+    let info = config.info();
+    let bs = batch_size.unwrap_or(info.bench_batch);
+    let [c, h, w] = info.input;
+    let device = backend::device(backend_name)?;
+    let ad = device.clone().autodiff();
+    ad.seed(0);
+    let mut model = config.init(&ad);
+    let mut optim = SgdConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
+    let labels: Vec<i64> = (0..bs as i64).map(|i| i % 10).collect();
+    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [bs]), &ad);
+    let mut train_times = Vec::new();
+    for step in 0..warmup + steps {
+        let started = Instant::now();
+        let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
+        loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(0.01, model, grads);
+        // Wait for the update to finish before stopping the clock.
+        ad.sync().map_err(|e| format!("{e:?}"))?;
+        if step >= warmup {
+            train_times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    let eval = model.valid();
+    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
+    let mut infer_times = Vec::new();
+    for step in 0..warmup + steps {
+        let started = Instant::now();
+        eval.forward(x.clone()).sum().into_scalar::<f32>();
+        if step >= warmup {
+            infer_times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(BenchResult {
+        model: name.into(),
+        backend: backend_name.into(),
+        batch_size: bs,
+        train_images_per_sec: bs as f64 / median(train_times),
+        infer_images_per_sec: bs as f64 / median(infer_times),
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}
+
+/// The PyTorch name of a registry model in d2l's definitions (`None`: no counterpart).
+pub fn d2l_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "lenet" => "lenet",
+        "lenet-bn" => "bn_lenet",
+        "alexnet" => "alexnet",
+        "vgg11" => "vgg11",
+        "vgg11-small" => "vgg11_small",
+        "nin" => "nin",
+        "googlenet" => "googlenet",
+        "resnet18" => "resnet18",
+        "densenet" => "densenet",
+        _ => return None,
+    })
+}
