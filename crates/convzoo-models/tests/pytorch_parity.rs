@@ -46,11 +46,11 @@ fn fill(key: &str, shape: &[usize]) -> Vec<f32> {
         .collect()
 }
 
-/// Writes `fill` weights for `model` under d2l's keys, as a safetensors file.
-fn filled_weights(model: &Model, config: &ModelConfig, path: &Path) {
+/// Every tensor of `model` in PyTorch layout: (d2l key, shape, values).
+fn torch_tensors(model: &Model, config: &ModelConfig) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let pairs = key_pairs(model, config);
-    let tensors = model.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true);
-    let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    model
+        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
         .iter()
         .map(|t| {
             let key = pairs
@@ -59,7 +59,21 @@ fn filled_weights(model: &Model, config: &ModelConfig, path: &Path) {
                 .unwrap()
                 .torch
                 .clone();
-            let shape: Vec<usize> = t.shape.iter().copied().collect();
+            let data = burn::store::bridge::to_data(t).unwrap().convert::<f32>();
+            (
+                key,
+                t.shape.iter().copied().collect(),
+                data.try_to_vec::<f32>().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Writes `fill` weights for `model` under d2l's keys, as a safetensors file.
+fn filled_weights(model: &Model, config: &ModelConfig, path: &Path) {
+    let data: Vec<(String, Vec<usize>, Vec<u8>)> = torch_tensors(model, config)
+        .into_iter()
+        .map(|(key, shape, _)| {
             let bytes = fill(&key, &shape)
                 .iter()
                 .flat_map(|v| v.to_le_bytes())
@@ -220,20 +234,9 @@ fn check_running_stats(
     shape: &[usize],
     exact: bool,
 ) -> usize {
-    let pairs = key_pairs(model, config);
-    let ours: HashMap<String, Vec<f32>> = model
-        .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
-        .iter()
-        .map(|t| {
-            let key = pairs
-                .iter()
-                .find(|p| p.burn == t.name)
-                .unwrap()
-                .torch
-                .clone();
-            let data = burn::store::bridge::to_data(t).unwrap().convert::<f32>();
-            (key, data.try_to_vec::<f32>().unwrap())
-        })
+    let ours: HashMap<String, Vec<f32>> = torch_tensors(model, config)
+        .into_iter()
+        .map(|(k, _, v)| (k, v))
         .collect();
     let mut checked = 0;
     for stat in fixture

@@ -173,6 +173,20 @@ impl Overrides {
 }
 
 impl TrainConfig {
+    /// Reads the `config.json` of the run directory `run`.
+    pub fn read_from_run(run: &Path) -> Result<Self, String> {
+        let path = run.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: cannot read ({e}); is {} a convzoo run directory?",
+                path.display(),
+                run.display()
+            )
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}: invalid run configuration: {e}", path.display()))
+    }
+
     /// Checks values that flags and files can get wrong.
     pub fn check(&self) -> Result<(), String> {
         let positive = [

@@ -15,16 +15,7 @@ use crate::train::{accuracy, load_split};
 
 /// A run's configuration and its trained model (in inference mode).
 pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, Model), String> {
-    let path = run.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{}: cannot read ({e}); is {} a convzoo run directory?",
-            path.display(),
-            run.display()
-        )
-    })?;
-    let mut config: TrainConfig = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: invalid run configuration: {e}", path.display()))?;
+    let mut config = TrainConfig::read_from_run(run)?;
     if let Some(b) = backend_name {
         config.backend = b.to_string();
     }

@@ -95,16 +95,7 @@ pub fn start(config: TrainConfig, out: Option<&Path>) -> Result<PathBuf, String>
 
 /// Continues the run in `run` from its latest checkpoint, with its saved configuration.
 pub fn resume(run: &Path) -> Result<(), String> {
-    let path = run.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{}: cannot read ({e}); is {} a convzoo run directory?",
-            path.display(),
-            run.display()
-        )
-    })?;
-    let config: TrainConfig = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: invalid run configuration: {e}", path.display()))?;
+    let config = TrainConfig::read_from_run(run)?;
     println!("resuming {}", run.display());
     run_loop(&config, run, true)
 }
