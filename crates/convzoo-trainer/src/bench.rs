@@ -117,3 +117,76 @@ pub fn d2l_name(name: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Where one training step's time goes, in seconds (medians over the timed steps).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepBreakdown {
+    /// Registry model name.
+    pub model: String,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Assembling a batch from Fashion-MNIST-sized bytes (28x28, resized on the device).
+    pub data: f64,
+    /// Forward pass and loss, until the loss value is read.
+    pub forward: f64,
+    /// Backward pass (gradients of every parameter).
+    pub backward: f64,
+    /// Optimiser update (SGD).
+    pub update: f64,
+}
+
+/// Times the parts of a training step of model `name`: data, forward, backward, update.
+pub fn step_breakdown(
+    name: &str,
+    backend_name: &str,
+    batch_size: Option<usize>,
+    steps: usize,
+    warmup: usize,
+) -> Result<StepBreakdown, String> {
+    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+    let info = config.info();
+    let bs = batch_size.unwrap_or(info.bench_batch);
+    let [_, h, _] = info.input;
+    let ad = backend::device(backend_name)?.autodiff();
+    ad.seed(0);
+    let set = convzoo_datasets::synthetic(bs, 1, 28, 10, 0);
+    let indices: Vec<usize> = (0..bs).collect();
+    let batcher = convzoo_datasets::ImageBatcher::new(Some(h));
+    let mut model = config.init(&ad);
+    let mut optim = SgdConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let sync = |d: &burn::tensor::Device| d.sync().map_err(|e| format!("{e:?}"));
+    let mut parts: [Vec<f64>; 4] = Default::default();
+    for step in 0..warmup + steps {
+        let t0 = Instant::now();
+        let batch = batcher.batch_indices(&set, &indices, &ad, 0);
+        sync(&ad)?;
+        let t1 = Instant::now();
+        let loss = loss_fn.forward(model.forward(batch.images), batch.labels);
+        loss.clone().into_scalar::<f32>();
+        let t2 = Instant::now();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        sync(&ad)?;
+        let t3 = Instant::now();
+        model = optim.step(0.01, model, grads);
+        sync(&ad)?;
+        let t4 = Instant::now();
+        if step >= warmup {
+            for (part, (a, b)) in parts
+                .iter_mut()
+                .zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4)])
+            {
+                part.push((b - a).as_secs_f64());
+            }
+        }
+    }
+    let [data, forward, backward, update] = parts.map(median);
+    Ok(StepBreakdown {
+        model: name.into(),
+        batch_size: bs,
+        data,
+        forward,
+        backward,
+        update,
+    })
+}

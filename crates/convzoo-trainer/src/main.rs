@@ -150,6 +150,9 @@ struct BenchArgs {
     /// Run one model in this process and print its JSON (used by the other modes)
     #[arg(long, hide = true)]
     single: bool,
+    /// Time the parts of a training step instead: data, forward, backward, update
+    #[arg(long, conflicts_with = "compare_pytorch")]
+    breakdown: bool,
 }
 
 #[derive(Args)]
@@ -294,6 +297,44 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| backend::default_backend().into());
     backend::device(&backend_name).map_err(usage)?;
+    if args.breakdown {
+        let names: Vec<&str> = if args.model == "all" {
+            REGISTRY.iter().map(|m| m.name).collect()
+        } else {
+            convzoo_models::find(&args.model).map_err(usage)?;
+            vec![args.model.as_str()]
+        };
+        println!(
+            "{:<18} {:>6} {:>12} {:>12} {:>12} {:>12}   (seconds per step, median)",
+            "model", "batch", "data", "forward", "backward", "update"
+        );
+        for name in names {
+            let b = convzoo_trainer::bench::step_breakdown(
+                name,
+                &backend_name,
+                args.batch_size,
+                args.steps,
+                args.warmup,
+            )
+            .map_err(runtime)?;
+            if args.json {
+                println!("{}", serde_json::to_string(&b).unwrap());
+            } else {
+                let total = b.data + b.forward + b.backward + b.update;
+                let pct = |x: f64| format!("{:.4} {:>3.0}%", x, 100.0 * x / total);
+                println!(
+                    "{:<18} {:>6} {:>12} {:>12} {:>12} {:>12}",
+                    b.model,
+                    b.batch_size,
+                    pct(b.data),
+                    pct(b.forward),
+                    pct(b.backward),
+                    pct(b.update)
+                );
+            }
+        }
+        return Ok(());
+    }
     if args.single {
         let r = bench_model(
             &args.model,
