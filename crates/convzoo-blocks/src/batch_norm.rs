@@ -198,8 +198,9 @@ mod tests {
     }
 }
 
-/// Which batch-norm implementation a model uses.
+/// Which batch-norm implementation a model uses (serialised as `burn`, `scratch`, `pytorch`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BatchNormKind {
     /// Burn's [`burn::nn::BatchNorm`].
     #[default]
@@ -218,6 +219,21 @@ pub enum AnyBatchNorm {
     Burn(burn::nn::BatchNorm),
     /// The from-scratch layer.
     Scratch(ScratchBatchNorm),
+}
+
+impl std::str::FromStr for BatchNormKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "burn" => Ok(Self::Burn),
+            "scratch" => Ok(Self::Scratch),
+            "pytorch" => Ok(Self::PyTorch),
+            other => Err(format!(
+                "unknown batch norm '{other}'; choose one of: burn, scratch, pytorch"
+            )),
+        }
+    }
 }
 
 impl AnyBatchNorm {

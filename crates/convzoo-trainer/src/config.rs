@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use convzoo_models::find;
+use convzoo_blocks::BatchNormKind;
+use convzoo_models::{ModelConfig, find};
 
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,9 @@ pub struct TrainConfig {
     pub data_dir: Option<PathBuf>,
     /// Write a checkpoint every N training steps as well as at every epoch's end (0: epochs only).
     pub checkpoint_every: usize,
+    /// Batch-norm implementation (`None`: the model's own).
+    #[serde(default)]
+    pub batch_norm: Option<BatchNormKind>,
 }
 
 /// Values that override the recipe: from a `--config` JSON file and from flags.
@@ -114,6 +118,10 @@ pub struct Overrides {
     /// Also checkpoint every N steps (0: only at each epoch's end) [default: 0]
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+    /// Batch norm of the batch-norm models: burn, scratch, or pytorch (PyTorch's running
+    /// variance) [default: the model's own]
+    #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<BatchNormKind>()))]
+    pub batch_norm: Option<BatchNormKind>,
 }
 
 impl Overrides {
@@ -142,6 +150,7 @@ impl Overrides {
             backend: other.backend.or(self.backend),
             data_dir: other.data_dir.or(self.data_dir),
             checkpoint_every: other.checkpoint_every.or(self.checkpoint_every),
+            batch_norm: other.batch_norm.or(self.batch_norm),
         }
     }
 
@@ -166,6 +175,7 @@ impl Overrides {
             backend: self.backend.unwrap_or_else(|| default_backend.into()),
             data_dir: self.data_dir,
             checkpoint_every: self.checkpoint_every.unwrap_or(0),
+            batch_norm: self.batch_norm,
         };
         config.check()?;
         Ok(config)
@@ -185,6 +195,15 @@ impl TrainConfig {
         })?;
         serde_json::from_str(&text)
             .map_err(|e| format!("{}: invalid run configuration: {e}", path.display()))
+    }
+
+    /// The model's configuration: the registry's, with this run's batch norm.
+    pub fn model_config(&self) -> Result<ModelConfig, String> {
+        let config = ModelConfig::from_name(&self.model).map_err(|e| e.to_string())?;
+        Ok(match self.batch_norm {
+            Some(kind) => config.with_batch_norm(kind),
+            None => config,
+        })
     }
 
     /// Checks values that flags and files can get wrong.
@@ -288,6 +307,17 @@ mod tests {
             .contains("--epochs")
         );
         assert!(serde_json::from_str::<Overrides>(r#"{"epoch": 3}"#).is_err());
+        let o: Overrides =
+            serde_json::from_str(r#"{"model": "resnet18", "batch_norm": "pytorch"}"#).unwrap();
+        let c = o.resolve("flex").unwrap();
+        let json = serde_json::to_string(&c.model_config().unwrap()).unwrap();
+        assert!(json.contains(r#""batch_norm":"pytorch""#), "{json}");
+        assert!(
+            "torch"
+                .parse::<BatchNormKind>()
+                .unwrap_err()
+                .contains("burn, scratch, pytorch")
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, TensorData};
 use convzoo_datasets::{ImageBatcher, Split, read_image};
-use convzoo_models::{Model, ModelConfig};
+use convzoo_models::Model;
 
 use crate::backend;
 use crate::checkpoint::load_weights;
@@ -20,9 +20,7 @@ pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, 
         config.backend = b.to_string();
     }
     let device = backend::device(&config.backend)?;
-    let model = ModelConfig::from_name(&config.model)
-        .map_err(|e| e.to_string())?
-        .init(&device);
+    let model = config.model_config()?.init(&device);
     let weights = run.join("model.bpk");
     if !weights.exists() {
         return Err(format!(

@@ -12,15 +12,15 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::checkpoint::{load_weights, save_weights};
 use crate::config::Overrides;
+use crate::config::TrainConfig;
 use crate::files::{new_run_dir, write_atomic};
-use crate::infer::open_run;
 
 /// Loads weights for registry model `name` from `weights`: a run directory, a Burn weights file
 /// (`.bpk`), or PyTorch weights with d2l's names (`.safetensors`, `.pt`, `.pth`).
 pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model, String> {
     let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
     if weights.is_dir() {
-        let (run_config, _) = open_run(weights, None)?;
+        let run_config = TrainConfig::read_from_run(weights)?;
         if run_config.model != name {
             return Err(format!(
                 "{}: the run is of model '{}', not '{name}'",
@@ -28,7 +28,8 @@ pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model, St
                 run_config.model
             ));
         }
-        return load_weights(&weights.join("model.bpk"), config.init(device));
+        let model = run_config.model_config()?.init(device);
+        return load_weights(&weights.join("model.bpk"), model);
     }
     if weights.extension().is_some_and(|e| e == "bpk") {
         return load_weights(weights, config.init(device));
@@ -59,9 +60,9 @@ pub fn import(
 
 /// Exports the weights of run `run` as safetensors with d2l's PyTorch key names.
 pub fn export(run: &Path, out: &Path, device: &Device) -> Result<(), String> {
-    let (config, _) = open_run(run, None)?;
+    let config = TrainConfig::read_from_run(run)?;
     let model = load_any(&config.model, run, device)?;
-    let model_config = ModelConfig::from_name(&config.model).map_err(|e| e.to_string())?;
+    let model_config = config.model_config()?;
     // Written next to the target, then renamed into place.
     let tmp = out.with_extension(format!("tmp{}", std::process::id()));
     save_safetensors(&model, &model_config, &tmp).map_err(|e| e.to_string())?;

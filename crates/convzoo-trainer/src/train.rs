@@ -20,7 +20,7 @@ use burn::tensor::{Device, Int, Tensor};
 use convzoo_datasets::{
     FASHION_MNIST, ImageBatcher, ImageSet, Split, SplitMix64, batch_ranges, epoch_order,
 };
-use convzoo_models::{Model, ModelConfig};
+use convzoo_models::Model;
 
 use crate::backend;
 use crate::checkpoint::{self, FORMAT, LoopState};
@@ -125,7 +125,7 @@ impl Status {
 fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
     let device = backend::device(&c.backend)?;
     let ad = device.clone().autodiff();
-    let model_config = ModelConfig::from_name(&c.model).map_err(|e| e.to_string())?;
+    let model_config = c.model_config()?;
     let load_started = Instant::now();
     let train = load_split(c, Split::Train, c.limit_train)?;
     let test = load_split(c, Split::Test, c.limit_test)?;

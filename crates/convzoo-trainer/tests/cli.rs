@@ -352,3 +352,39 @@ fn summary_json_lists_every_model() {
         .collect();
     assert_eq!(got, vec![(0.16, 128), (0.44, 346), (1.22, 963)]);
 }
+
+#[test]
+fn pytorch_batch_norm_runs_end_to_end() {
+    let dir = scratch("bn");
+    let out = dir.join("run");
+    let o = run(&[
+        "train",
+        "--model",
+        "lenet-bn",
+        "--batch-norm",
+        "pytorch",
+        "--epochs",
+        "1",
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+    assert!(config.contains(r#""batch_norm": "pytorch""#), "{config}");
+    // The run's own batch norm is used to read its weights back.
+    let o = run(&["eval", "--run", out.to_str().unwrap(), "--limit-test", "64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        "export",
+        "--run",
+        out.to_str().unwrap(),
+        "--out",
+        dir.join("w.safetensors").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
