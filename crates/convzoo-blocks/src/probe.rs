@@ -28,6 +28,10 @@ pub struct Probe {
     /// With [`Probe::keep_outputs`], every recorded layer's output values (for debugging and
     /// layer-by-layer comparisons with other implementations).
     pub outputs: Option<Vec<Vec<f32>>>,
+    /// With [`Probe::timed`], the seconds from the previous recorded layer (or the probe's
+    /// creation) to each recorded layer's output, the device synchronised at each mark.
+    pub seconds: Option<Vec<f64>>,
+    mark: Option<std::time::Instant>,
 }
 
 impl Probe {
@@ -53,6 +57,17 @@ impl Probe {
         }
     }
 
+    /// A recording probe that also times each recorded layer (synchronising the device at each
+    /// layer, so the sum is slower than an unprobed forward). Create it just before the forward.
+    pub fn timed() -> Self {
+        Self {
+            enabled: true,
+            seconds: Some(Vec::new()),
+            mark: Some(std::time::Instant::now()),
+            ..Self::default()
+        }
+    }
+
     /// Whether this probe records.
     pub fn is_on(&self) -> bool {
         self.enabled
@@ -65,6 +80,11 @@ impl Probe {
                 name: name.to_string(),
                 output_shape: x.dims().to_vec(),
             });
+            if let (Some(seconds), Some(mark)) = (&mut self.seconds, &mut self.mark) {
+                let _ = x.device().sync();
+                seconds.push(mark.elapsed().as_secs_f64());
+                *mark = std::time::Instant::now();
+            }
             if let Some(outputs) = &mut self.outputs {
                 let values = x.clone().into_data().convert::<f32>().try_to_vec::<f32>();
                 outputs.push(values.unwrap_or_default());

@@ -190,3 +190,40 @@ pub fn step_breakdown(
         update,
     })
 }
+
+/// Median seconds of each recorded layer of the training-mode forward of model `name` (the
+/// device synchronised between layers), in forward order.
+pub fn layer_times(
+    name: &str,
+    backend_name: &str,
+    batch_size: Option<usize>,
+    steps: usize,
+    warmup: usize,
+) -> Result<Vec<(String, f64)>, String> {
+    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+    let info = config.info();
+    let bs = batch_size.unwrap_or(info.bench_batch);
+    let [c, h, w] = info.input;
+    let ad = backend::device(backend_name)?.autodiff();
+    ad.seed(0);
+    let model = config.init(&ad);
+    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
+    let mut runs: Vec<Vec<f64>> = Vec::new();
+    let mut names = Vec::new();
+    for step in 0..warmup + steps {
+        ad.sync().map_err(|e| format!("{e:?}"))?;
+        let mut probe = convzoo_blocks::Probe::timed();
+        model
+            .forward_probed(x.clone(), &mut probe)
+            .map_err(|e| e.to_string())?;
+        if step >= warmup {
+            runs.push(probe.seconds.unwrap_or_default());
+            names = probe.layers.into_iter().map(|l| l.name).collect();
+        }
+    }
+    Ok(names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, median(runs.iter().map(|r| r[i]).collect())))
+        .collect())
+}

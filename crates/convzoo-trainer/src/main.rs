@@ -333,6 +333,21 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
                 );
             }
         }
+        if args.model != "all" && !args.json {
+            let times = convzoo_trainer::bench::layer_times(
+                &args.model,
+                &backend_name,
+                args.batch_size,
+                args.steps,
+                args.warmup,
+            )
+            .map_err(runtime)?;
+            let total: f64 = times.iter().map(|(_, t)| t).sum();
+            println!("\nforward by layer (training mode, device synchronised after each):");
+            for (layer, t) in times {
+                println!("  {layer:<14} {:>9.4} s {:>4.0}%", t, 100.0 * t / total);
+            }
+        }
         return Ok(());
     }
     if args.single {
