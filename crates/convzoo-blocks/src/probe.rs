@@ -112,3 +112,32 @@ impl Probe {
         linear.forward(x)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    #[test]
+    fn records_shapes_values_and_times_per_layer() {
+        let device = Device::flex();
+        let mut off = Probe::off();
+        off.layer("a", Tensor::<2>::zeros([2, 3], &device));
+        assert!(off.layers.is_empty());
+        let mut timed = Probe::timed();
+        let x = timed.layer("a", Tensor::<2>::ones([2, 3], &device));
+        timed.layer("b", x.sum_dim(1));
+        let shapes: Vec<_> = timed
+            .layers
+            .iter()
+            .map(|l| l.output_shape.clone())
+            .collect();
+        assert_eq!(shapes, [vec![2, 3], vec![2, 1]]);
+        let seconds = timed.seconds.unwrap();
+        assert_eq!(seconds.len(), 2);
+        assert!(seconds.iter().all(|s| *s >= 0.0));
+        let mut kept = Probe::keep_outputs();
+        kept.layer("a", Tensor::<1>::from_floats([1.0, 2.0], &device));
+        assert_eq!(kept.outputs.unwrap(), [vec![1.0, 2.0]]);
+    }
+}
