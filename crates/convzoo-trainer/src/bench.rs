@@ -48,6 +48,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// What every benchmark of model `name` starts from: the model on the autodiff device
+/// (seeded), the plain device, the batch size and the input `[C, H, W]`.
+struct Setup {
+    model: convzoo_models::Model,
+    device: burn::tensor::Device,
+    ad: burn::tensor::Device,
+    bs: usize,
+    input: [usize; 3],
+}
+
+fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Setup, String> {
+    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+    let info = config.info();
+    let device = backend::device(backend_name)?;
+    let ad = device.clone().autodiff();
+    ad.seed(0);
+    Ok(Setup {
+        model: config.init(&ad),
+        device,
+        ad,
+        bs: batch_size.unwrap_or(info.bench_batch),
+        input: info.input,
+    })
+}
+
 /// Benchmarks model `name` in this process: `warmup` untimed then `steps` timed steps.
 pub fn bench_model(
     name: &str,
@@ -56,14 +81,13 @@ pub fn bench_model(
     steps: usize,
     warmup: usize,
 ) -> Result<BenchResult, String> {
-    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
-    let info = config.info();
-    let bs = batch_size.unwrap_or(info.bench_batch);
-    let [c, h, w] = info.input;
-    let device = backend::device(backend_name)?;
-    let ad = device.clone().autodiff();
-    ad.seed(0);
-    let mut model = config.init(&ad);
+    let Setup {
+        mut model,
+        device,
+        ad,
+        bs,
+        input: [c, h, w],
+    } = setup(name, backend_name, batch_size)?;
     let mut optim = SgdConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
@@ -143,16 +167,16 @@ pub fn step_breakdown(
     steps: usize,
     warmup: usize,
 ) -> Result<StepBreakdown, String> {
-    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
-    let info = config.info();
-    let bs = batch_size.unwrap_or(info.bench_batch);
-    let [_, h, _] = info.input;
-    let ad = backend::device(backend_name)?.autodiff();
-    ad.seed(0);
+    let Setup {
+        mut model,
+        ad,
+        bs,
+        input: [_, h, _],
+        ..
+    } = setup(name, backend_name, batch_size)?;
     let set = convzoo_datasets::synthetic(bs, 1, 28, 10, 0);
     let indices: Vec<usize> = (0..bs).collect();
     let batcher = convzoo_datasets::ImageBatcher::new(Some(h));
-    let mut model = config.init(&ad);
     let mut optim = SgdConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let sync = |d: &burn::tensor::Device| d.sync().map_err(|e| format!("{e:?}"));
@@ -200,13 +224,13 @@ pub fn layer_times(
     steps: usize,
     warmup: usize,
 ) -> Result<Vec<(String, f64)>, String> {
-    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
-    let info = config.info();
-    let bs = batch_size.unwrap_or(info.bench_batch);
-    let [c, h, w] = info.input;
-    let ad = backend::device(backend_name)?.autodiff();
-    ad.seed(0);
-    let model = config.init(&ad);
+    let Setup {
+        model,
+        ad,
+        bs,
+        input: [c, h, w],
+        ..
+    } = setup(name, backend_name, batch_size)?;
     let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
     let mut runs: Vec<Vec<f64>> = Vec::new();
     let mut names = Vec::new();

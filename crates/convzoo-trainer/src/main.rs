@@ -297,13 +297,25 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| backend::default_backend().into());
     backend::device(&backend_name).map_err(usage)?;
+    if args.single {
+        let r = bench_model(
+            &args.model,
+            &backend_name,
+            args.batch_size,
+            args.steps,
+            args.warmup,
+        )
+        .map_err(runtime)?;
+        println!("{}", serde_json::to_string(&r).unwrap());
+        return Ok(());
+    }
+    let names: Vec<&str> = if args.model == "all" {
+        REGISTRY.iter().map(|m| m.name).collect()
+    } else {
+        convzoo_models::find(&args.model).map_err(usage)?;
+        vec![args.model.as_str()]
+    };
     if args.breakdown {
-        let names: Vec<&str> = if args.model == "all" {
-            REGISTRY.iter().map(|m| m.name).collect()
-        } else {
-            convzoo_models::find(&args.model).map_err(usage)?;
-            vec![args.model.as_str()]
-        };
         println!(
             "{:<18} {:>6} {:>12} {:>12} {:>12} {:>12}   (seconds per step, median)",
             "model", "batch", "data", "forward", "backward", "update"
@@ -350,24 +362,6 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    if args.single {
-        let r = bench_model(
-            &args.model,
-            &backend_name,
-            args.batch_size,
-            args.steps,
-            args.warmup,
-        )
-        .map_err(runtime)?;
-        println!("{}", serde_json::to_string(&r).unwrap());
-        return Ok(());
-    }
-    let names: Vec<&str> = if args.model == "all" {
-        REGISTRY.iter().map(|m| m.name).collect()
-    } else {
-        convzoo_models::find(&args.model).map_err(usage)?;
-        vec![args.model.as_str()]
-    };
     let common = |cmd: &mut std::process::Command, model: &str| {
         cmd.args([
             "--model",

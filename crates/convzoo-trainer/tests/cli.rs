@@ -388,3 +388,37 @@ fn pytorch_batch_norm_runs_end_to_end() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn bench_json_has_the_issue_schema() {
+    let o = run(&[
+        "bench",
+        "--model",
+        "lenet",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--batch-size",
+        "16",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let r = &v.as_array().unwrap()[0];
+    assert_eq!(
+        (
+            r["model"].as_str(),
+            r["backend"].as_str(),
+            r["batch_size"].as_u64()
+        ),
+        (Some("lenet"), Some("flex"), Some(16))
+    );
+    for key in [
+        "train_images_per_sec",
+        "infer_images_per_sec",
+        "peak_rss_bytes",
+    ] {
+        assert!(r[key].as_f64().unwrap() > 0.0, "{key}: {r}");
+    }
+}
