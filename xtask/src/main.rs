@@ -3,7 +3,9 @@
 //!
 //! Every task runs the `convzoo` binary (crate `convzoo-trainer`) in the release profile, the
 //! same profile `cargo test --release` uses, so the optimised Burn build is shared. A
-//! `--backend NAME` argument other than the default (`flex`) adds the cargo feature `NAME`.
+//! `--backend NAME[:SELECTOR]` argument other than the default (`flex`) adds the cargo feature
+//! `NAME`; `CONVZOO_FEATURES=a,b` adds features to every build, so that runs on several backends
+//! share one build (CI sets `ndarray,wgpu`).
 
 use std::process::{Command, ExitCode};
 
@@ -20,15 +22,23 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   export     a run's weights as safetensors with d2l key names: --run DIR --out FILE
   infer      logits for a tensor file: --model NAME --weights PATH --input IN --output OUT
   test       run the test suite as CI does: cargo test --release --workspace
+  test-backends
+             the cross-backend test (every model, flex vs each backend compiled in) with the
+             features in $CONVZOO_FEATURES, default `ndarray,wgpu` (wgpu needs a Vulkan driver;
+             Debian: apt-get install mesa-vulkan-drivers libvulkan1)
   bench      training and inference throughput per model: [--model NAME|all] [--batch-size N]
              [--steps N] [--json] [--compare-pytorch]; `bench --criterion` runs the criterion
              benchmarks (data loading, input pipeline against a training step)
 
-Backends: --backend flex (default) or ndarray; the matching cargo feature is enabled for you.
+Backends: --backend flex (default), ndarray, wgpu, vulkan, cuda or metal; the matching cargo
+feature is enabled for you. GPU adapters: --backend wgpu:discrete|integrated|virtual|cpu[:N]
+(default: the first found in that order), --backend cuda:N. CONVZOO_FEATURES=a,b adds cargo
+features to every build.
 Examples:
   cargo xtask train
   cargo xtask train --model resnet18 --epochs 1 --limit-train 2048
   cargo xtask summary --model all --json
+  cargo xtask train --backend wgpu --epochs 1 --limit-train 2048
 ";
 
 /// The cargo feature for `--backend NAME` / `--backend=NAME` in `args`, if not the default.
@@ -40,11 +50,31 @@ fn backend_feature(args: &[String]) -> Option<String> {
             None if a == "--backend" => it.next().cloned(),
             None => None,
         };
-        if let Some(name) = name.filter(|n| n != "flex") {
+        // `wgpu:cpu` -> `wgpu`: the selector picks an adapter at run time.
+        let name = name.map(|n| n.split(':').next().unwrap_or_default().to_string());
+        if let Some(name) = name.filter(|n| n != "flex" && !n.is_empty()) {
             return Some(name);
         }
     }
     None
+}
+
+/// The cargo features for a run: the backend's plus `$CONVZOO_FEATURES`, comma-separated.
+fn features(backend: Option<String>, extra: Option<String>) -> Option<String> {
+    let mut all: Vec<String> = extra
+        .unwrap_or_default()
+        .split([',', ' '])
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(b) = backend.filter(|b| !all.contains(b)) {
+        all.push(b);
+    }
+    (!all.is_empty()).then(|| all.join(","))
+}
+
+fn extra_features() -> Option<String> {
+    std::env::var("CONVZOO_FEATURES").ok()
 }
 
 fn cargo() -> Command {
@@ -73,13 +103,20 @@ fn main() -> ExitCode {
                 "--bin",
                 "convzoo",
             ]);
-            if let Some(feature) = backend_feature(rest) {
-                cmd.args(["--features", &feature]);
+            if let Some(features) = features(backend_feature(rest), extra_features()) {
+                cmd.args(["--features", &features]);
             }
             cmd.arg("--").arg(task).args(rest);
         }
         "test" => {
             cmd.args(["test", "--release", "--workspace"]).args(rest);
+        }
+        "test-backends" => {
+            let features = extra_features().unwrap_or_else(|| "ndarray,wgpu".into());
+            cmd.args(["test", "--release", "--package", "convzoo-tests"])
+                .args(["--features", &features, "--test", "backends"])
+                .args(["--", "--nocapture"])
+                .args(rest);
         }
         "bench" => {
             let rest: Vec<&String> = rest.iter().filter(|a| *a != "--criterion").collect();
@@ -123,5 +160,23 @@ mod tests {
         );
         assert_eq!(backend_feature(&args(&["--backend", "flex"])), None);
         assert_eq!(backend_feature(&args(&["--model", "lenet"])), None);
+        assert_eq!(
+            backend_feature(&args(&["--backend", "wgpu:discrete:1"])).as_deref(),
+            Some("wgpu")
+        );
+    }
+
+    #[test]
+    fn extra_features_join_the_backend_feature() {
+        assert_eq!(features(None, None), None);
+        assert_eq!(features(Some("wgpu".into()), None).as_deref(), Some("wgpu"));
+        assert_eq!(
+            features(Some("wgpu".into()), Some("ndarray,wgpu".into())).as_deref(),
+            Some("ndarray,wgpu")
+        );
+        assert_eq!(
+            features(Some("ndarray".into()), Some("wgpu".into())).as_deref(),
+            Some("wgpu,ndarray")
+        );
     }
 }

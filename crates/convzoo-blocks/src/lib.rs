@@ -13,6 +13,7 @@
 //! | batch norm from scratch | 8.5 | [`ScratchBatchNormConfig`], [`ScratchBatchNorm`] |
 //! | residual block | 8.6 | [`ResidualConfig`], [`Residual`] |
 //! | dense and transition blocks | 8.7 | [`DenseBlockConfig`], [`TransitionBlockConfig`] |
+//! | sigmoid with a one-multiply backward | 7.6 | [`activation::sigmoid`] |
 //!
 //! # Example
 //! ```
@@ -29,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod activation;
 mod batch_norm;
 mod dense;
 mod inception;
@@ -44,7 +46,7 @@ pub use dense::{BnReluConv, DenseBlock, DenseBlockConfig, TransitionBlock, Trans
 pub use inception::{Inception, InceptionConfig};
 pub use init::WeightInit;
 pub use nin::{NinBlock, NinBlockConfig};
-pub use params::count_parameters;
+pub use params::{count_parameters, largest_tensor};
 pub use probe::{LayerShape, Probe};
 pub use residual::{Residual, ResidualConfig};
 pub use vgg::{VggBlock, VggBlockConfig, vgg_block};

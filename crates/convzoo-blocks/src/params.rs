@@ -43,11 +43,49 @@ pub fn count_parameters<M: Module>(module: &M) -> usize {
     counter.count
 }
 
+#[derive(Default)]
+struct Largest {
+    path: Vec<String>,
+    best: Option<(String, usize)>,
+}
+
+impl ModuleVisitor for Largest {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let n = param.lazy_shape().num_elements();
+        if self.best.as_ref().is_none_or(|(_, m)| n > *m) {
+            self.best = Some((self.path.join("."), n));
+        }
+    }
+}
+
+/// The largest float tensor of `module` (parameters and running statistics): its path and
+/// number of elements. Devices with a per-buffer size limit (wgpu) must hold it in one piece.
+pub fn largest_tensor<M: Module>(module: &M) -> Option<(String, usize)> {
+    let mut largest = Largest::default();
+    module.visit(&mut largest);
+    largest.best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::nn::BatchNormConfig;
     use burn::tensor::Device;
+
+    #[test]
+    fn largest_tensor_names_the_biggest_weight() {
+        let device = Device::flex();
+        let linear = burn::nn::LinearConfig::new(30, 20).init(&device);
+        assert_eq!(largest_tensor(&linear), Some(("weight".into(), 600)));
+    }
 
     #[test]
     fn batch_norm_counts_gamma_and_beta_only() {

@@ -109,7 +109,8 @@ pub struct Overrides {
     /// Seed of initialisation, data order and dropout [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Burn backend, one compiled into this binary [default: flex]
+    /// Burn backend compiled into this binary: flex, ndarray, wgpu[:ADAPTER], vulkan, metal,
+    /// cuda[:N]; ADAPTER is discrete|integrated|virtual[:N] or cpu [default: flex]
     #[arg(long)]
     pub backend: Option<String>,
     /// Directory with the Fashion-MNIST files (used alone) [default: search]

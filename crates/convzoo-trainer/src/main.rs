@@ -69,7 +69,7 @@ struct EvalArgs {
     /// Directory with the Fashion-MNIST files [default: the run's, else search]
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Burn backend [default: the run's]
+    /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: the run's]
     #[arg(long)]
     backend: Option<String>,
 }
@@ -128,7 +128,7 @@ struct BenchArgs {
     /// Model name, or `all`
     #[arg(long, default_value = "all")]
     model: String,
-    /// Burn backend [default: flex]
+    /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: flex]
     #[arg(long)]
     backend: Option<String>,
     /// Images per step [default: 256 for the LeNets, 32 at 224x224, 64 at 96x96]
@@ -153,6 +153,10 @@ struct BenchArgs {
     /// Time the parts of a training step instead: data, forward, backward, update
     #[arg(long, conflicts_with = "compare_pytorch")]
     breakdown: bool,
+    /// Run only training steps of one model in this process and print their times: the
+    /// workload to put under a profiler (bench/profile.sh runs it under `perf`)
+    #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown"])]
+    profile: bool,
 }
 
 #[derive(Args)]
@@ -307,6 +311,31 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
         )
         .map_err(runtime)?;
         println!("{}", serde_json::to_string(&r).unwrap());
+        return Ok(());
+    }
+    if args.profile {
+        if args.model == "all" {
+            return Err(usage("--profile runs one model: give --model NAME"));
+        }
+        convzoo_models::find(&args.model).map_err(usage)?;
+        let (_, bs, times) = convzoo_trainer::bench::train_steps(
+            &args.model,
+            &backend_name,
+            args.batch_size,
+            args.steps,
+            args.warmup,
+        )
+        .map_err(runtime)?;
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        println!(
+            "{}: {} training steps of batch {bs}, median {:.1} ms ({:.0} img/s)",
+            args.model,
+            times.len(),
+            median * 1e3,
+            bs as f64 / median
+        );
         return Ok(());
     }
     let names: Vec<&str> = if args.model == "all" {

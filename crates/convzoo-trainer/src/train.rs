@@ -122,6 +122,31 @@ impl Status {
     }
 }
 
+/// Fails early, with the numbers, when a weight tensor of `model` is larger than the biggest
+/// buffer backend `spec` can bind (Mesa's lavapipe: 128 MiB, less than VGG-11's first linear
+/// layer), instead of failing inside the backend at the first step.
+pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<(), String> {
+    let (Some(limit), Some((path, n))) = (
+        backend::max_buffer_bytes(spec),
+        convzoo_blocks::largest_tensor(model),
+    ) else {
+        return Ok(());
+    };
+    let bytes = 4 * n as u64;
+    if bytes <= limit {
+        return Ok(());
+    }
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    Err(format!(
+        "model '{}' has a {:.0} MiB tensor ({path}), more than the {:.0} MiB this {} can bind \
+         in one buffer; use a GPU with a larger limit or --backend flex",
+        model.name(),
+        mib(bytes),
+        mib(limit),
+        backend::label(spec)
+    ))
+}
+
 fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
     let device = backend::device(&c.backend)?;
     let ad = device.clone().autodiff();
@@ -135,7 +160,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
         train.len(),
         test.len(),
         load_started.elapsed().as_secs_f64(),
-        c.backend
+        backend::label(&c.backend)
     );
     ad.seed(c.seed);
     let mut model = model_config.init(&ad);
@@ -143,6 +168,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
     model
         .check_input(&[1, channels, c.resize, c.resize])
         .map_err(|e| format!("{e}; set --resize"))?;
+    fits_device(&model, &c.backend)?;
     let mut optim = optimizer(c);
     let mut state = LoopState {
         format: FORMAT,
