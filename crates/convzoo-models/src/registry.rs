@@ -275,6 +275,19 @@ impl ModelConfig {
         self
     }
 
+    /// Sets the dropout probability of the models that have dropout (`alexnet`, `vgg11`,
+    /// `vgg11-small`, `nin`); the others are returned unchanged. `0.0` makes a training step
+    /// deterministic, e.g. to compare backends, whose random streams differ.
+    pub fn with_dropout(mut self, p: f64) -> Self {
+        match &mut self {
+            Self::Alexnet(m) => m.dropout = p,
+            Self::Vgg11(m) | Self::Vgg11Small(m) => m.dropout = p,
+            Self::Nin(m) => m.dropout = p,
+            _ => {}
+        }
+        self
+    }
+
     /// Input channels.
     pub fn in_channels(&self) -> usize {
         match self {

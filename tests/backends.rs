@@ -1,0 +1,241 @@
+//! The same model code gives the same numbers on every backend compiled in.
+//!
+//! For every registry model, weights and inputs are made once on flex (the reference) and copied
+//! to each other backend: inference logits must agree within 1e-4 (max abs), and five SGD steps
+//! on the same batches (recipe learning rate, dropout off because the backends' random streams
+//! differ) must give losses and final weights, running statistics included, within 1e-3.
+//! Batches are 8 images at 28x28, 4 at 64x64 (the global-pooling models, smallest size where
+//! every batch norm still averages over 16 or more values) and 1 at 224x224 (AlexNet and the
+//! VGGs: ndarray takes minutes per VGG-11 step). The learning rate is the recipe's, at most 0.1,
+//! and 0.01 for the 224x224 models: five VGG-11 steps at its recipe's 0.05 turn a change of one
+//! part in 10^7 in the first input into a loss change of 9.5e-4 on flex alone, so no two
+//! correct implementations could be held to 1e-3 there (1.8e-4 at 0.01;
+//! `tests/examples/vgg_sensitivity.rs`).
+//!
+//! By default only flex is compiled in and the test checks that two copies of the model agree
+//! exactly. The comparison across backends runs with their features:
+//! `cargo test --release -p convzoo-tests --features ndarray,wgpu --test backends`
+//! (`cargo xtask test-backends` does that; wgpu takes the first adapter it finds, Mesa's
+//! lavapipe on a machine without a GPU). `CONVZOO_BACKENDS=flex,wgpu:cpu` and
+//! `CONVZOO_MODELS=lenet,resnet18` narrow the lists.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use convzoo_models::{Model, ModelConfig, REGISTRY, SizeRule};
+use convzoo_trainer::backend;
+use std::time::Instant;
+
+const STEPS: usize = 5;
+const FORWARD_TOL: f32 = 1e-4;
+const TRAIN_TOL: f32 = 1e-3;
+
+/// The backends to compare: those compiled in, or the subset named by `CONVZOO_BACKENDS`.
+fn backends() -> Vec<(String, Device)> {
+    let names: Vec<String> = match std::env::var("CONVZOO_BACKENDS") {
+        Ok(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+        Err(_) => backend::compiled().iter().map(|s| s.to_string()).collect(),
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            let device = backend::device(&name).unwrap_or_else(|e| panic!("{e}"));
+            eprintln!("backend {}", backend::label(&name));
+            (name, device)
+        })
+        .collect()
+}
+
+/// Input side and batch size for a model (see the module docs).
+fn input(config: &ModelConfig) -> (usize, usize) {
+    match config.input_spec().size {
+        SizeRule::Exact(s) if s <= 32 => (s, 8),
+        SizeRule::Exact(s) => (s, 1),
+        SizeRule::AtLeast(min) => (min.max(64), 4),
+    }
+}
+
+/// The registry models to check: all, or those named by `CONVZOO_MODELS`.
+fn wanted(name: &str) -> bool {
+    match std::env::var("CONVZOO_MODELS") {
+        Ok(list) => list.split(',').any(|m| m.trim() == name),
+        Err(_) => true,
+    }
+}
+
+/// Every float tensor of a module (parameters and running statistics), in visiting order.
+#[derive(Default)]
+struct Tensors {
+    path: Vec<String>,
+    out: Vec<(String, Vec<f32>)>,
+}
+
+impl ModuleVisitor for Tensors {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let values = param
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        self.out.push((self.path.join("."), values));
+    }
+}
+
+fn tensors(model: &Model) -> Vec<(String, Vec<f32>)> {
+    let mut t = Tensors::default();
+    model.visit(&mut t);
+    t.out
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// What a backend computed for one model.
+struct Outcome {
+    logits: Vec<f32>,
+    losses: Vec<f32>,
+    weights: Vec<(String, Vec<f32>)>,
+}
+
+/// Inference logits of `model` on `x`, then `STEPS` SGD steps on `batches`, all on `device`.
+fn run(
+    model: &Model,
+    x: &Tensor<4>,
+    batches: &[(Tensor<4>, Tensor<1, Int>)],
+    lr: f64,
+    device: &Device,
+) -> Outcome {
+    let logits = values(
+        model
+            .clone()
+            .to_device(device)
+            .valid()
+            .forward(x.clone().to_device(device)),
+    );
+    let ad = device.clone().autodiff();
+    let mut net = model.clone().to_device(&ad).train();
+    let mut optim = SgdConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let mut losses = Vec::new();
+    for (bx, by) in batches {
+        let out = net.forward(bx.clone().to_device(&ad));
+        let loss = loss_fn.forward(out, by.clone().to_device(&ad));
+        losses.push(loss.clone().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        net = optim.step(lr, net, grads);
+    }
+    Outcome {
+        logits,
+        losses,
+        weights: tensors(&net),
+    }
+}
+
+#[test]
+fn every_model_agrees_across_backends() {
+    let backends = backends();
+    let reference = Device::flex();
+    let mut failures = Vec::new();
+    let mut skipped = Vec::new();
+    for info in REGISTRY.iter().filter(|i| wanted(i.name)) {
+        let config = ModelConfig::from_name(info.name).unwrap().with_dropout(0.0);
+        let (s, batch) = input(&config);
+        let lr = info.recipe.lr.min(if s > 64 { 0.01 } else { 0.1 });
+        let c = config.in_channels();
+        reference.seed(11);
+        let model = config.init(&reference);
+        let x = Tensor::<4>::random(
+            [batch, c, s, s],
+            Distribution::Uniform(0.0, 1.0),
+            &reference,
+        );
+        let batches: Vec<_> = (0..STEPS)
+            .map(|i| {
+                let bx = Tensor::<4>::random(
+                    [batch, c, s, s],
+                    Distribution::Uniform(0.0, 1.0),
+                    &reference,
+                );
+                let labels: Vec<i64> = (0..batch).map(|j| ((3 * i + 7 * j) % 10) as i64).collect();
+                let by = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &reference);
+                (bx, by)
+            })
+            .collect();
+        let started = Instant::now();
+        let base = run(&model, &x, &batches, lr, &reference);
+        assert!(
+            base.losses.iter().all(|l| l.is_finite()),
+            "{}: {:?}",
+            info.name,
+            base.losses
+        );
+        for (name, device) in &backends {
+            // A device that cannot hold the model's largest weight in one buffer (VGG-11's
+            // 411 MB first linear layer on lavapipe's 128 MiB) is skipped, with the reason.
+            if let Err(reason) = convzoo_trainer::train::fits_device(&model, name) {
+                eprintln!("{:<17} skipped on {name}: {reason}", info.name);
+                skipped.push(format!("{} on {name}", info.name));
+                continue;
+            }
+            let t = Instant::now();
+            let other = run(&model, &x, &batches, lr, device);
+            let logits = max_abs_diff(&base.logits, &other.logits);
+            let losses = max_abs_diff(&base.losses, &other.losses);
+            assert_eq!(base.weights.len(), other.weights.len());
+            let (mut weights, mut worst) = (0.0f32, String::new());
+            for ((path, a), (_, b)) in base.weights.iter().zip(&other.weights) {
+                let d = max_abs_diff(a, b);
+                if d > weights {
+                    (weights, worst) = (d, path.clone());
+                }
+            }
+            eprintln!(
+                "{:<17} flex vs {name:<8} logits {logits:.1e}  losses {losses:.1e}  weights \
+                 {weights:.1e} ({worst})  {:.1} s",
+                info.name,
+                t.elapsed().as_secs_f64()
+            );
+            if logits > FORWARD_TOL || losses > TRAIN_TOL || weights > TRAIN_TOL {
+                failures.push(format!(
+                    "{} on {name}: logits {logits:.2e} (limit {FORWARD_TOL:.0e}), losses \
+                     {losses:.2e}, weights {weights:.2e} at {worst} (limit {TRAIN_TOL:.0e})",
+                    info.name
+                ));
+            }
+            if name == "flex" {
+                // The same backend and inputs twice: bit for bit.
+                assert_eq!(base.logits, other.logits, "{}: flex twice", info.name);
+                assert_eq!(base.losses, other.losses, "{}: flex twice", info.name);
+            }
+        }
+        eprintln!(
+            "{:<17} {batch}x{s}x{s}, lr {lr}, {} backends in {:.1} s",
+            info.name,
+            backends.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if !skipped.is_empty() {
+        eprintln!("skipped (device limits): {}", skipped.join(", "));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
