@@ -10,8 +10,8 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
+use convzoo_blocks::activation::sigmoid;
 use convzoo_blocks::init::{conv, conv_config, linear};
 use convzoo_blocks::{AnyBatchNorm, BatchNormKind, Probe, WeightInit};
 

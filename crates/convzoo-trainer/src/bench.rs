@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
-use convzoo_models::ModelConfig;
+use convzoo_models::{Model, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::backend;
@@ -49,10 +49,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// What every benchmark of model `name` starts from: the model on the autodiff device
-/// (seeded), the plain device, the batch size and the input `[C, H, W]`.
+/// (seeded), the batch size and the input `[C, H, W]`.
 struct Setup {
     model: convzoo_models::Model,
-    device: burn::tensor::Device,
     ad: burn::tensor::Device,
     bs: usize,
     input: [usize; 3],
@@ -66,11 +65,48 @@ fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Se
     ad.seed(0);
     Ok(Setup {
         model: config.init(&ad),
-        device,
         ad,
         bs: batch_size.unwrap_or(info.bench_batch),
         input: info.input,
     })
+}
+
+/// Training steps of model `name` in this process: `warmup` untimed then `steps` timed, each
+/// forward + cross-entropy + backward + SGD update, synchronised. Returns the trained model
+/// and the timed steps' seconds. Run it under a profiler with `convzoo bench --profile`.
+pub fn train_steps(
+    name: &str,
+    backend_name: &str,
+    batch_size: Option<usize>,
+    steps: usize,
+    warmup: usize,
+) -> Result<(Model, usize, Vec<f64>), String> {
+    let Setup {
+        mut model,
+        ad,
+        bs,
+        input: [c, h, w],
+        ..
+    } = setup(name, backend_name, batch_size)?;
+    let mut optim = SgdConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
+    let labels: Vec<i64> = (0..bs as i64).map(|i| i % 10).collect();
+    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [bs]), &ad);
+    let mut times = Vec::new();
+    for step in 0..warmup + steps {
+        let started = Instant::now();
+        let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
+        loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(0.01, model, grads);
+        // Wait for the update to finish before stopping the clock.
+        ad.sync().map_err(|e| format!("{e:?}"))?;
+        if step >= warmup {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    Ok((model, bs, times))
 }
 
 /// Benchmarks model `name` in this process: `warmup` untimed then `steps` timed steps.
@@ -81,31 +117,12 @@ pub fn bench_model(
     steps: usize,
     warmup: usize,
 ) -> Result<BenchResult, String> {
-    let Setup {
-        mut model,
-        device,
-        ad,
-        bs,
-        input: [c, h, w],
-    } = setup(name, backend_name, batch_size)?;
-    let mut optim = SgdConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
-    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
-    let labels: Vec<i64> = (0..bs as i64).map(|i| i % 10).collect();
-    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [bs]), &ad);
-    let mut train_times = Vec::new();
-    for step in 0..warmup + steps {
-        let started = Instant::now();
-        let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
-        loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(0.01, model, grads);
-        // Wait for the update to finish before stopping the clock.
-        ad.sync().map_err(|e| format!("{e:?}"))?;
-        if step >= warmup {
-            train_times.push(started.elapsed().as_secs_f64());
-        }
-    }
+    let (model, bs, train_times) = train_steps(name, backend_name, batch_size, steps, warmup)?;
+    let device = backend::device(backend_name)?;
+    let [c, h, w] = ModelConfig::from_name(name)
+        .map_err(|e| e.to_string())?
+        .info()
+        .input;
     let eval = model.valid();
     let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
     let mut infer_times = Vec::new();
