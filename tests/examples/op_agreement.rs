@@ -1,4 +1,5 @@
-//! Experiment: per-op forward/backward agreement between flex and ndarray
+//! Experiment: per-op forward/backward agreement between flex and ndarray: the ResNet/DenseNet
+//! stem (7x7 stride-2 convolution, 3x3 stride-2 max-pool with padding) and a linear layer
 //! (`cargo run --release -p convzoo-tests --features ndarray --example op_agreement`).
 #![cfg_attr(not(feature = "ndarray"), allow(unused))]
 use burn::module::Module;
@@ -28,15 +29,19 @@ fn main() {
     #[allow(deprecated)]
     let nd = Device::ndarray();
     flex.seed(3);
-    let conv = Conv2dConfig::new([64, 128], [3, 3])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+    let conv = Conv2dConfig::new([1, 64], [7, 7])
+        .with_stride([2, 2])
+        .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
         .init(&flex);
     let lin = LinearConfig::new(512, 256).init(&flex);
-    let x = Tensor::<4>::random([2, 64, 28, 28], Distribution::Normal(0.0, 1.0), &flex);
-    let r = Tensor::<4>::random([2, 128, 14, 14], Distribution::Normal(0.0, 1.0), &flex);
+    let x = Tensor::<4>::random([4, 1, 64, 64], Distribution::Normal(0.0, 1.0), &flex);
+    let r = Tensor::<4>::random([4, 64, 16, 16], Distribution::Normal(0.0, 1.0), &flex);
     let xl = Tensor::<2>::random([4, 512], Distribution::Normal(0.0, 1.0), &flex);
     let rl = Tensor::<2>::random([4, 256], Distribution::Normal(0.0, 1.0), &flex);
-    let pool = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+    let pool = MaxPool2dConfig::new([3, 3])
+        .with_strides([2, 2])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init();
     let mut out = Vec::new();
     for dev in [&flex, &nd] {
         let ad = dev.clone().autodiff();

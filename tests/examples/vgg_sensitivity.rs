@@ -1,6 +1,8 @@
 //! Experiment: how much do five SGD steps of a model amplify rounding-level differences?
 //! Runs the cross-backend test's training twice on flex, the second time with the first
 //! batch's input changed by one part in 10^7, and prints the same statistics.
+//! `cargo run --release -p convzoo-tests --example vgg_sensitivity -- MODEL LR [SIDE] [BATCH]`,
+//! e.g. `vgg11 0.05` (9.5e-4), `vgg11 0.01` (1.8e-4), `resnet18 0.01 64 4` (0.19).
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
@@ -17,8 +19,16 @@ fn main() {
     let config = ModelConfig::from_name(&name).unwrap().with_dropout(0.0);
     flex.seed(11);
     let model = config.init(&flex);
-    let [c, h, w] = config.info().input;
-    let bs = 2;
+    let [c, h, _] = config.info().input;
+    let side: usize = std::env::args()
+        .nth(3)
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(h);
+    let bs: usize = std::env::args()
+        .nth(4)
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(2);
+    let (h, w) = (side, side);
     let batches: Vec<_> = (0..5)
         .map(|i| {
             let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &flex);

@@ -258,7 +258,7 @@ mod gpu {
             setup.backend,
             describe(adapter)
         );
-        let max = setup.device.limits().max_storage_buffer_binding_size as u64;
+        let max = setup.device.limits().max_storage_buffer_binding_size;
         Ok((device, label, Some(max)))
     }
 
