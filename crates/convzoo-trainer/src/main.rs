@@ -326,13 +326,12 @@ fn bench(args: BenchArgs) -> Result<(), Failure> {
             args.warmup,
         )
         .map_err(runtime)?;
-        let mut sorted = times.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        let steps = times.len();
+        let median = convzoo_trainer::bench::median(times);
         println!(
             "{}: {} training steps of batch {bs}, median {:.1} ms ({:.0} img/s)",
             args.model,
-            times.len(),
+            steps,
             median * 1e3,
             bs as f64 / median
         );
