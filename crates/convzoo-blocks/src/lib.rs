@@ -32,7 +32,10 @@
 
 pub mod activation;
 mod batch_norm;
+pub mod conv;
 mod dense;
+#[cfg(feature = "flex-kernels")]
+pub mod flex;
 mod inception;
 pub mod init;
 mod nin;

@@ -95,7 +95,7 @@ impl Probe {
 
     /// Runs `conv` on `x`, counting its multiply-adds per sample.
     pub fn conv(&mut self, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-        let y = conv.forward(x);
+        let y = crate::conv::forward(conv, x);
         if self.enabled {
             let [c_out, c_in_per_group, kh, kw] = conv.weight.dims();
             let [_, _, h, w] = y.dims();

@@ -1,0 +1,41 @@
+//! The one place the models run a convolution layer.
+//!
+//! With the `flex-kernels` feature, layers on flex take [`crate::flex::conv2d`] (flex's forward,
+//! faster gradients); everything else is Burn's `Conv2d::forward`.
+
+use burn::nn::conv::Conv2d;
+use burn::tensor::Tensor;
+
+/// `conv.forward(x)`, with the flex kernels' backward where they apply.
+///
+/// # Shapes
+/// - input: `[batch, channels_in, height, width]`
+/// - output: `[batch, channels_out, height_out, width_out]`
+pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    {
+        use burn::nn::PaddingConfig2d;
+        let padding = match conv.padding {
+            PaddingConfig2d::Valid => Some([(0, 0), (0, 0)]),
+            PaddingConfig2d::Explicit(top, left, bottom, right) => {
+                Some([(top, bottom), (left, right)])
+            }
+            PaddingConfig2d::Same => None,
+        };
+        if let Some(padding) = padding {
+            let options = burn::tensor::ops::ConvOptions {
+                stride: conv.stride,
+                padding,
+                dilation: conv.dilation,
+                groups: conv.groups,
+            };
+            return crate::flex::conv2d(
+                x,
+                conv.weight.val(),
+                conv.bias.as_ref().map(|b| b.val()),
+                options,
+            );
+        }
+    }
+    conv.forward(x)
+}

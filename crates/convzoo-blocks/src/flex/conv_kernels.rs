@@ -1,0 +1,288 @@
+//! Convolution gradients on plain `f32` slices: per-sample im2col and one gemm, samples split
+//! across the rayon pool.
+//!
+//! Burn 0.22 computes a convolution's weight gradient as another convolution whose batch is the
+//! input channels and whose kernel is the whole output gradient; on flex that convolution runs
+//! one im2col over all samples per input channel and a gemm whose output is only `k x k` wide
+//! (for LeNet's first layer: one thread, one im2col of 5 M values). Here each sample's patch
+//! matrix feeds a gemm of the natural shape `[C_out, H_out W_out] x [H_out W_out, C_in k k]`,
+//! accumulated per thread.
+
+use rayon::prelude::*;
+
+/// Geometry of a 2D convolution (groups 1, dilation 1) on contiguous NCHW tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Batch size.
+    pub batch: usize,
+    /// Input channels.
+    pub channels_in: usize,
+    /// Output channels.
+    pub channels_out: usize,
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride along height and width.
+    pub stride: [usize; 2],
+    /// Zero padding `(before, after)` along height and width.
+    pub padding: [(usize, usize); 2],
+}
+
+impl ConvGeometry {
+    /// Output height and width.
+    pub fn output(&self) -> [usize; 2] {
+        let out = |d: usize| {
+            let (before, after) = self.padding[d];
+            (self.input[d] + before + after - self.kernel[d]) / self.stride[d] + 1
+        };
+        [out(0), out(1)]
+    }
+
+    /// Rows of a sample's patch matrix: `C_in k_h k_w`.
+    fn patch_rows(&self) -> usize {
+        self.channels_in * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output pixels of one sample: `H_out W_out`.
+    fn pixels(&self) -> usize {
+        let [h, w] = self.output();
+        h * w
+    }
+}
+
+/// Writes one sample's patches into `cols`: row `(c, i, j)` of its `[C_in k_h k_w, H_out W_out]`
+/// patch matrix starts at `cols[row * ld]`.
+fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
+    let [h_in, w_in] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [(ph, _), (pw, _)] = g.padding;
+    let [h_out, w_out] = g.output();
+    let pixels = h_out * w_out;
+    for c in 0..g.channels_in {
+        let plane = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &mut cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                for oh in 0..h_out {
+                    let out_row = &mut row[oh * w_out..(oh + 1) * w_out];
+                    let ih = (oh * sh + i) as isize - ph as isize;
+                    if ih < 0 || ih >= h_in as isize {
+                        out_row.fill(0.0);
+                        continue;
+                    }
+                    let in_row = &plane[ih as usize * w_in..(ih as usize + 1) * w_in];
+                    for (ow, v) in out_row.iter_mut().enumerate() {
+                        let iw = (ow * sw + j) as isize - pw as isize;
+                        *v = if iw < 0 || iw >= w_in as isize {
+                            0.0
+                        } else {
+                            in_row[iw as usize]
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds one sample's patch-matrix gradient (laid out as in [`im2col`]) onto its input gradient.
+fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) {
+    let [h_in, w_in] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [(ph, _), (pw, _)] = g.padding;
+    let [h_out, w_out] = g.output();
+    let pixels = h_out * w_out;
+    for c in 0..g.channels_in {
+        let plane = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                for oh in 0..h_out {
+                    let ih = (oh * sh + i) as isize - ph as isize;
+                    if ih < 0 || ih >= h_in as isize {
+                        continue;
+                    }
+                    let in_row = &mut plane[ih as usize * w_in..(ih as usize + 1) * w_in];
+                    for (ow, v) in row[oh * w_out..(oh + 1) * w_out].iter().enumerate() {
+                        let iw = (ow * sw + j) as isize - pw as isize;
+                        if iw >= 0 && iw < w_in as isize {
+                            in_row[iw as usize] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Samples per rayon task: the batch split evenly over the pool's threads.
+fn per_task(batch: usize) -> usize {
+    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}
+
+/// Samples per gemm: enough that the gemm's pixel side reaches [`MIN_GEMM_PIXELS`] (late ResNet
+/// stages have 9 or 36 output pixels a sample, far too few for one gemm each).
+fn per_gemm(pixels: usize, per_task: usize) -> usize {
+    MIN_GEMM_PIXELS.div_ceil(pixels).clamp(1, per_task)
+}
+
+/// The pixel side a gemm should at least have.
+const MIN_GEMM_PIXELS: usize = 256;
+
+/// Copies the output gradients of samples `n0..n0 + nb` into `buf` as `[C_out, nb H_out W_out]`.
+fn gather_dy(g: &ConvGeometry, dy: &[f32], n0: usize, nb: usize, buf: &mut [f32]) {
+    let pixels = g.pixels();
+    for b in 0..nb {
+        let dy_n = &dy[(n0 + b) * g.channels_out * pixels..][..g.channels_out * pixels];
+        for o in 0..g.channels_out {
+            buf[o * nb * pixels + b * pixels..][..pixels]
+                .copy_from_slice(&dy_n[o * pixels..(o + 1) * pixels]);
+        }
+    }
+}
+
+/// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
+/// (`[N, C_in, H, W]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`).
+pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let rows = g.patch_rows();
+    let pixels = g.pixels();
+    let x_len = g.channels_in * g.input[0] * g.input[1];
+    let task = per_task(g.batch);
+    let group = per_gemm(pixels, task);
+    let partials: Vec<Vec<f32>> = (0..g.batch)
+        .into_par_iter()
+        .step_by(task)
+        .map(|start| {
+            let end = (start + task).min(g.batch);
+            let mut acc = vec![0.0f32; g.channels_out * rows];
+            let mut cols = vec![0.0f32; rows * group * pixels];
+            let mut dy_buf = vec![
+                0.0f32;
+                if group > 1 {
+                    g.channels_out * group * pixels
+                } else {
+                    0
+                }
+            ];
+            let mut n0 = start;
+            while n0 < end {
+                let nb = group.min(end - n0);
+                let ld = nb * pixels;
+                for b in 0..nb {
+                    let x_n = &x[(n0 + b) * x_len..][..x_len];
+                    im2col(g, x_n, &mut cols[b * pixels..], ld);
+                }
+                let dy_block = if group > 1 {
+                    gather_dy(g, dy, n0, nb, &mut dy_buf);
+                    &dy_buf[..]
+                } else {
+                    &dy[n0 * g.channels_out * pixels..]
+                };
+                // acc[C_out, rows] += dy_block[C_out, ld] * cols^T[ld, rows]
+                unsafe {
+                    gemm::gemm(
+                        g.channels_out,
+                        rows,
+                        ld,
+                        acc.as_mut_ptr(),
+                        1,
+                        rows as isize,
+                        n0 != start,
+                        dy_block.as_ptr(),
+                        1,
+                        ld as isize,
+                        cols.as_ptr(),
+                        ld as isize,
+                        1,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                n0 += nb;
+            }
+            acc
+        })
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut total = partials
+        .next()
+        .unwrap_or_else(|| vec![0.0; g.channels_out * rows]);
+    for p in partials {
+        total.iter_mut().zip(&p).for_each(|(t, v)| *t += v);
+    }
+    total
+}
+
+/// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)
+/// and output gradient `dy` (`[N, C_out, H_out, W_out]`).
+pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    let rows = g.patch_rows();
+    let pixels = g.pixels();
+    let x_len = g.channels_in * g.input[0] * g.input[1];
+    let task = per_task(g.batch);
+    let group = per_gemm(pixels, task);
+    let mut dx = vec![0.0f32; g.batch * x_len];
+    dx.par_chunks_mut(task * x_len)
+        .enumerate()
+        .for_each(|(t, dx_task)| {
+            let start = t * task;
+            let end = start + dx_task.len() / x_len;
+            let mut cols = vec![0.0f32; rows * group * pixels];
+            let mut dy_buf = vec![
+                0.0f32;
+                if group > 1 {
+                    g.channels_out * group * pixels
+                } else {
+                    0
+                }
+            ];
+            let mut n0 = start;
+            while n0 < end {
+                let nb = group.min(end - n0);
+                let ld = nb * pixels;
+                let dy_block = if group > 1 {
+                    gather_dy(g, dy, n0, nb, &mut dy_buf);
+                    &dy_buf[..]
+                } else {
+                    &dy[n0 * g.channels_out * pixels..]
+                };
+                // cols[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
+                unsafe {
+                    gemm::gemm(
+                        rows,
+                        ld,
+                        g.channels_out,
+                        cols.as_mut_ptr(),
+                        1,
+                        ld as isize,
+                        false,
+                        weight.as_ptr(),
+                        rows as isize,
+                        1,
+                        dy_block.as_ptr(),
+                        1,
+                        ld as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                for b in 0..nb {
+                    let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
+                    col2im(g, &cols[b * pixels..], ld, dx_n);
+                }
+                n0 += nb;
+            }
+        });
+    dx
+}
