@@ -27,6 +27,10 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !x.is_tracked() {
         return activation::sigmoid(x);
     }
+    #[cfg(feature = "flex-kernels")]
+    if crate::flex::sigmoid_applies(&x) {
+        return crate::flex::sigmoid(x);
+    }
     let constant = x.clone().detach();
     // exp(-x) overflows to inf for x < -88, and 1 / (1 + inf) = 0, the right limit.
     let s = constant.clone().neg().exp().add_scalar(1.0).recip();

@@ -141,6 +141,37 @@ mod tests {
         assert!(diff <= 1e-5, "max abs difference {diff}");
     }
 
+    /// `AnyBatchNorm::Burn` (through the flex kernels when they are compiled in) against Burn's
+    /// layer: outputs and running statistics over three training steps, then inference.
+    #[test]
+    fn burn_kind_keeps_burns_running_statistics() {
+        let device = Device::flex().autodiff();
+        device.seed(4);
+        // Two separate layers (clones would share their running state); the init is constant.
+        let theirs = BatchNormConfig::new(5).with_momentum(0.3).init(&device);
+        let ours = AnyBatchNorm::Burn(BatchNormConfig::new(5).with_momentum(0.3).init(&device));
+        for step in 0..3 {
+            let x = Tensor::<4>::random(
+                [6, 5, 4, 3],
+                Distribution::Normal(step as f64, 2.0),
+                &device,
+            );
+            assert_close(ours.forward(x.clone()), theirs.forward(x));
+        }
+        let AnyBatchNorm::Burn(bn) = &ours else {
+            unreachable!()
+        };
+        assert_close(bn.running_mean.value(), theirs.running_mean.value());
+        assert_close(bn.running_var.value(), theirs.running_var.value());
+        let x = Tensor::<4>::random(
+            [2, 5, 4, 3],
+            Distribution::Normal(0.0, 1.0),
+            &Device::flex(),
+        );
+        let (ours, theirs) = (ours.valid(), theirs.valid());
+        assert_close(ours.forward(x.clone()), theirs.forward(x));
+    }
+
     fn equals_burn_batch_norm<const D: usize>(shape: [usize; D]) {
         let device = Device::flex().autodiff();
         device.seed(11);
@@ -257,8 +288,36 @@ impl AnyBatchNorm {
     /// Normalises `x` (`[N, C]` or `[N, C, H, W]`).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self {
-            Self::Burn(bn) => bn.forward(x),
+            Self::Burn(bn) => burn_forward(bn, x),
             Self::Scratch(bn) => bn.forward(x),
         }
     }
+}
+
+/// Burn's `BatchNorm::forward`, with the training path through the flex kernels
+/// ([`crate::flex::batch_norm_train`]) when the `flex-kernels` feature is on.
+fn burn_forward<const D: usize>(bn: &burn::nn::BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex-kernels")]
+    if x.device().is_autodiff() && bn.training.is_enabled() {
+        let [channels] = bn.gamma.dims();
+        assert!(
+            D >= 2 && x.dims()[1] == channels,
+            "batch norm over {channels} channels got an input of shape {:?}",
+            x.dims()
+        );
+        let device = x.device();
+        let (y, mean, variance) =
+            crate::flex::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+        // The running statistics as Burn's layer keeps them (momentum-weighted, biased variance).
+        let m = bn.momentum;
+        let update = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+            let old = state.value_sync().to_device(&device);
+            let new = old.mul_scalar(1.0 - m).add(batch.detach().mul_scalar(m));
+            state.update(new.detach());
+        };
+        update(&bn.running_mean, mean);
+        update(&bn.running_var, variance);
+        return y;
+    }
+    bn.forward(x)
 }

@@ -1,295 +1,44 @@
-//! Faster convolution gradients on Burn's flex backend (feature `flex-kernels`).
+//! Faster training kernels for Burn's flex backend (feature `flex-kernels`).
 //!
-//! A Burn backend extension ([`FlexConv`]) whose autodiff implementation keeps flex's forward
-//! convolution and computes the input and weight gradients with [`conv_kernels`]: per-sample
-//! im2col and gemms of the natural shape, samples spread over the rayon pool. Burn's own backward
-//! (`conv2d_weight_backward` as a convolution over the channel axis) is 2-10x slower on flex for
-//! the layers of these models; see `BENCHMARKS.md`.
+//! Burn backend extensions whose autodiff implementations replace two of flex's slowest training
+//! paths with kernels written here, on plain slices, parallel over the rayon pool:
+//!
+//! - [`conv2d`]: flex's forward convolution; input and weight gradients by per-sample im2col and
+//!   gemms of the natural shape ([`conv_kernels`]). Burn's default weight gradient (a convolution
+//!   over the channel axis) is 2-10x slower on flex for these models' layers.
+//! - [`sigmoid`]: one vectorised parallel pass forward, one backward (from the saved output).
+//! - [`batch_norm_train`]: training-mode batch norm in two parallel passes each way
+//!   ([`batch_norm_kernels`]) instead of Burn's default composition of a dozen single-threaded
+//!   element-wise operations.
+//!
+//! All fall back to Burn's operations off flex, for other dtypes and for unsupported options. The
+//! models reach them through [`crate::conv::forward`], [`crate::activation::sigmoid`] and
+//! [`crate::AnyBatchNorm`]; measured figures are in `BENCHMARKS.md`.
 
+mod batch_norm;
+pub mod batch_norm_kernels;
+mod conv;
 pub mod conv_kernels;
+mod sigmoid;
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::{Autodiff, NodeId};
+pub use batch_norm::{FlexBatchNorm, batch_norm_train};
+pub use conv::{FlexConv, conv2d};
+pub use sigmoid::{FlexSigmoid, sigmoid, sigmoid_applies, sigmoid_grad, sigmoid_values};
+
+use burn::backend::DispatchDevice;
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{FloatTensorOps, ModuleOps};
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
-use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Shape, Tensor, TensorData};
-use conv_kernels::ConvGeometry;
-
-/// A 2D convolution whose backward pass uses [`conv_kernels`] on flex.
-#[backend_extension(Flex, Autodiff)]
-pub trait FlexConv: Backend {
-    /// `conv2d(x, weight, bias)`; groups 1, dilation 1, `f32`.
-    fn conv2d_im2col_backward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self>;
-}
-
-impl FlexConv for Flex {
-    fn conv2d_im2col_backward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        Flex::conv2d(x, weight, Some(bias), options)
-    }
-}
-
-#[derive(Debug)]
-struct Conv2dBackward;
-
-impl Backward<Flex, 3> for Conv2dBackward {
-    type State = (NodeId, NodeId, ConvOptions<2>);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let dy: FlexTensor = grads.consume::<Flex>(&ops.node);
-        let (x_state, weight_state, options) = ops.state;
-        let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
-        let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
-        let geometry = geometry(&x.shape(), &weight.shape(), &options);
-        let dy = dy.to_contiguous();
-        let dy_values: &[f32] = dy.storage();
-        if let Some(node) = node_x {
-            let weight = weight.to_contiguous();
-            let dx = conv_kernels::input_grad(&geometry, weight.storage(), dy_values);
-            grads.register::<Flex>(node.id, flex_tensor(dx, x.shape()));
-        }
-        if let Some(node) = node_weight {
-            let x = x.to_contiguous();
-            let dw = conv_kernels::weight_grad(&geometry, x.storage(), dy_values);
-            grads.register::<Flex>(node.id, flex_tensor(dw, weight.shape()));
-        }
-        if let Some(node) = node_bias {
-            // Sum over batch and pixels: [N, C, H, W] -> [C].
-            let [n, c, h, w] = dy.shape().dims();
-            let grad = Flex::float_reshape(dy.clone(), Shape::new([n, c, h * w]));
-            let grad = Flex::float_sum_dim(Flex::float_sum_dim(grad, 2), 0);
-            grads.register::<Flex>(node.id, Flex::float_reshape(grad, Shape::new([c])));
-        }
-    }
-}
-
-impl<C: CheckpointStrategy> FlexConv for Autodiff<Flex, C> {
-    fn conv2d_im2col_backward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        match Conv2dBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let weight_state = prep.checkpoint(&weight);
-                let y = Flex::conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    Some(bias.into_primitive()),
-                    options.clone(),
-                );
-                prep.finish((x_state, weight_state, options), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                Some(bias.into_primitive()),
-                options,
-            )),
-        }
-    }
-}
-
-fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> ConvGeometry {
-    let [batch, channels_in, h, w] = x.dims();
-    let [channels_out, _, kh, kw] = weight.dims();
-    ConvGeometry {
-        batch,
-        channels_in,
-        channels_out,
-        input: [h, w],
-        kernel: [kh, kw],
-        stride: options.stride,
-        padding: options.padding,
-    }
-}
+use burn::tensor::{Device, Shape, TensorData};
 
 fn flex_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Whether `x` lives on flex (with or without autodiff).
-fn on_flex(x: &Tensor<4>) -> bool {
-    match x.device().as_dispatch() {
+/// Whether `device` is flex (with or without autodiff).
+fn on_flex(device: &Device) -> bool {
+    match device.as_dispatch() {
         DispatchDevice::Flex(_) => true,
         DispatchDevice::Autodiff(inner) => matches!(&**inner, DispatchDevice::Flex(_)),
         #[allow(unreachable_patterns)]
         _ => false,
-    }
-}
-
-/// [`burn::tensor::module::conv2d`] with this module's backward on flex, where it applies
-/// (`f32`, groups 1, dilation 1); Burn's own otherwise.
-pub fn conv2d(
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    bias: Option<Tensor<1>>,
-    options: ConvOptions<2>,
-) -> Tensor<4> {
-    let applies = options.groups == 1
-        && options.dilation == [1, 1]
-        && x.dtype() == DType::F32
-        && weight.dtype() == DType::F32
-        && on_flex(&x);
-    if !applies {
-        return burn::tensor::module::conv2d(x, weight, bias, options);
-    }
-    let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
-    Tensor::from_dispatch(<Dispatch as FlexConv>::conv2d_im2col_backward(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        bias.into_dispatch(),
-        options,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::tensor::{Device, Distribution};
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-    }
-
-    fn assert_close(what: &str, ours: Vec<f32>, burns: Vec<f32>) {
-        let scale = burns.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        for (i, (a, b)) in ours.iter().zip(&burns).enumerate() {
-            assert!(
-                (a - b).abs() <= 2e-6 * scale,
-                "{what}[{i}]: {a} vs Burn's {b}"
-            );
-        }
-        assert_eq!(ours.len(), burns.len(), "{what}: length");
-    }
-
-    /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
-    /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input.
-    #[test]
-    fn matches_burns_conv2d_and_its_gradients() {
-        let device = Device::flex().autodiff();
-        device.seed(3);
-        assert!(on_flex(&Tensor::zeros([1, 1, 1, 1], &device)));
-        assert!(on_flex(&Tensor::zeros([1, 1, 1, 1], &Device::flex())));
-        // (batch, c_in, c_out, h, w, kernel, stride, padding, bias, input tracked)
-        let cases = [
-            (
-                3,
-                1,
-                6,
-                28,
-                28,
-                [5, 5],
-                [1, 1],
-                [(2, 2), (2, 2)],
-                true,
-                false,
-            ),
-            (
-                4,
-                6,
-                16,
-                14,
-                14,
-                [5, 5],
-                [1, 1],
-                [(0, 0), (0, 0)],
-                true,
-                true,
-            ),
-            (2, 5, 7, 9, 11, [3, 3], [2, 2], [(1, 1), (1, 1)], true, true),
-            (2, 4, 8, 9, 9, [1, 1], [2, 2], [(0, 0), (0, 0)], false, true),
-            (2, 3, 4, 10, 8, [7, 7], [2, 2], [(3, 3), (3, 3)], true, true),
-            (5, 40, 9, 3, 3, [3, 3], [1, 1], [(1, 1), (1, 1)], true, true),
-            (2, 3, 5, 8, 7, [3, 2], [1, 2], [(0, 2), (1, 0)], true, true),
-        ];
-        for (n, ci, co, h, w, k, stride, padding, with_bias, track_x) in cases {
-            let x0 = Tensor::<4>::random([n, ci, h, w], Distribution::Normal(0.0, 1.0), &device);
-            let w0 = Tensor::<4>::random(
-                [co, ci, k[0], k[1]],
-                Distribution::Normal(0.0, 0.3),
-                &device,
-            );
-            let b0 = Tensor::<1>::random([co], Distribution::Normal(0.0, 0.3), &device);
-            let options = ConvOptions {
-                stride,
-                padding,
-                dilation: [1, 1],
-                groups: 1,
-            };
-            let run = |ours: bool| {
-                let x = if track_x {
-                    x0.clone().require_grad()
-                } else {
-                    x0.clone()
-                };
-                let weight = w0.clone().require_grad();
-                let bias = b0.clone().require_grad();
-                let b = with_bias.then(|| bias.clone());
-                let y = if ours {
-                    conv2d(x.clone(), weight.clone(), b, options.clone())
-                } else {
-                    burn::tensor::module::conv2d(x.clone(), weight.clone(), b, options.clone())
-                };
-                let probe = y
-                    .clone()
-                    .mul_scalar(0.0)
-                    .add(Tensor::ones_like(&y))
-                    .cumsum(3);
-                let grads = (y.clone() * probe).sum().backward();
-                let gx = track_x.then(|| values(x.grad(&grads).unwrap()));
-                let gb = with_bias.then(|| values(bias.grad(&grads).unwrap()));
-                (values(y), values(weight.grad(&grads).unwrap()), gx, gb)
-            };
-            let (ours, burns) = (run(true), run(false));
-            let case =
-                format!("case {n}x{ci}x{h}x{w} -> {co}, k {k:?}, s {stride:?}, p {padding:?}");
-            assert_close(&format!("{case}: output"), ours.0, burns.0);
-            assert_close(&format!("{case}: weight grad"), ours.1, burns.1);
-            if let (Some(a), Some(b)) = (ours.2, burns.2) {
-                assert_close(&format!("{case}: input grad"), a, b);
-            }
-            if let (Some(a), Some(b)) = (ours.3, burns.3) {
-                assert_close(&format!("{case}: bias grad"), a, b);
-            }
-        }
-    }
-
-    #[test]
-    fn untracked_inference_is_burns_forward() {
-        let device = Device::flex();
-        let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
-        let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
-        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-        let ours = values(conv2d(x.clone(), w.clone(), None, options.clone()));
-        let burns = values(burn::tensor::module::conv2d(x, w, None, options));
-        assert_eq!(ours, burns);
     }
 }

@@ -1,0 +1,251 @@
+//! [`batch_norm_train`]: training-mode batch norm from [`super::batch_norm_kernels`].
+
+use super::batch_norm_kernels::{self, BnShape};
+use super::{flex_tensor, on_flex};
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{AutodiffBackend, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Shape, Tensor};
+
+/// Training-mode batch norm whose forward and backward passes are [`batch_norm_kernels`].
+#[backend_extension(Flex, Autodiff)]
+pub trait FlexBatchNorm: Backend {
+    /// Normalises `x` (`[N, C, ...]`, `f32`) with its own batch statistics; returns the output,
+    /// the per-channel mean and the biased variance.
+    fn batch_norm_train_fused(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+fn layout(shape: &Shape) -> BnShape {
+    let dims = shape.as_slice();
+    BnShape {
+        batch: dims[0],
+        channels: dims[1],
+        pixels: dims[2..].iter().product(),
+    }
+}
+
+fn forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let shape = x.shape();
+    let channels = Shape::new([shape[1]]);
+    let (x, gamma, beta) = (
+        x.to_contiguous(),
+        gamma.to_contiguous(),
+        beta.to_contiguous(),
+    );
+    let (y, mean, variance) = batch_norm_kernels::forward(
+        &layout(&shape),
+        x.storage(),
+        gamma.storage(),
+        beta.storage(),
+        epsilon,
+    );
+    (
+        flex_tensor(y, shape),
+        flex_tensor(mean, channels.clone()),
+        flex_tensor(variance, channels),
+    )
+}
+
+impl FlexBatchNorm for Flex {
+    fn batch_norm_train_fused(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        forward(&x, &gamma, &beta, epsilon)
+    }
+}
+
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl Backward<Flex, 3> for BatchNormBackward {
+    type State = (NodeId, NodeId, FlexTensor, FlexTensor, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let dy: FlexTensor = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+        let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
+        let gamma: FlexTensor = checkpointer.retrieve_node_output(gamma_state);
+        let shape = x.shape();
+        let channels = Shape::new([shape[1]]);
+        let (x, gamma, dy) = (x.to_contiguous(), gamma.to_contiguous(), dy.to_contiguous());
+        let (dx, dgamma, dbeta) = batch_norm_kernels::backward(
+            &layout(&shape),
+            x.storage(),
+            gamma.storage(),
+            mean.storage(),
+            variance.storage(),
+            epsilon,
+            dy.storage(),
+        );
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, flex_tensor(dx, shape));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, flex_tensor(dgamma, channels.clone()));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, flex_tensor(dbeta, channels));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> FlexBatchNorm for Autodiff<Flex, C> {
+    fn batch_norm_train_fused(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (y, mean, variance) =
+            forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
+        let output = match BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        (output, Self::from_inner(mean), Self::from_inner(variance))
+    }
+}
+
+/// Training-mode batch norm of `x` (`[N, C, ...]`): the output, the batch's per-channel mean and
+/// its biased variance, like [`burn::tensor::module::batch_norm_train`]; computed by
+/// [`batch_norm_kernels`] on flex with `f32`, by Burn otherwise.
+pub fn batch_norm_train<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
+    if x.dtype() != DType::F32 || gamma.dtype() != DType::F32 || !on_flex(&x.device()) {
+        let r = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
+        return (r.output, r.mean, r.variance);
+    }
+    let (y, mean, variance) = <Dispatch as FlexBatchNorm>::batch_norm_train_fused(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    );
+    (
+        Tensor::from_dispatch(y),
+        Tensor::from_dispatch(mean),
+        Tensor::from_dispatch(variance),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    fn assert_close(what: &str, ours: Vec<f32>, burns: Vec<f32>, tolerance: f32) {
+        assert_eq!(ours.len(), burns.len(), "{what}: length");
+        let scale = burns.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in ours.iter().zip(&burns).enumerate() {
+            assert!(
+                (a - b).abs() <= tolerance * scale,
+                "{what}[{i}]: {a} vs Burn's {b}"
+            );
+        }
+    }
+
+    fn check<const D: usize>(shape: [usize; D], offset: f32, tracked_x: bool) {
+        let device = Device::flex().autodiff();
+        let x0 =
+            Tensor::<D>::random(shape, Distribution::Normal(0.0, 2.0), &device).add_scalar(offset);
+        let c = shape[1];
+        let g0 = Tensor::<1>::random([c], Distribution::Normal(1.0, 0.5), &device);
+        let b0 = Tensor::<1>::random([c], Distribution::Normal(0.0, 0.5), &device);
+        let weights = Tensor::<D>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let run = |ours: bool| {
+            let x = if tracked_x {
+                x0.clone().require_grad()
+            } else {
+                x0.clone()
+            };
+            let (g, b) = (g0.clone().require_grad(), b0.clone().require_grad());
+            let (y, mean, var) = if ours {
+                batch_norm_train(x.clone(), g.clone(), b.clone(), 1e-5)
+            } else {
+                let r =
+                    burn::tensor::module::batch_norm_train(x.clone(), g.clone(), b.clone(), 1e-5);
+                (r.output, r.mean, r.variance)
+            };
+            // A loss with a nonlinearity, so that dx is not trivially zero.
+            let grads = (y.clone() * weights.clone() + y.clone() * y.clone())
+                .sum()
+                .backward();
+            let gx = tracked_x.then(|| values(x.grad(&grads).unwrap()));
+            (
+                values(y),
+                values(mean),
+                values(var),
+                gx,
+                values(g.grad(&grads).unwrap()),
+                values(b.grad(&grads).unwrap()),
+            )
+        };
+        let (ours, burns) = (run(true), run(false));
+        let case = format!("{shape:?} offset {offset}");
+        assert_close(&format!("{case}: output"), ours.0, burns.0, 1e-5);
+        assert_close(&format!("{case}: mean"), ours.1, burns.1, 1e-6);
+        assert_close(&format!("{case}: variance"), ours.2, burns.2, 1e-5);
+        if let (Some(a), Some(b)) = (ours.3, burns.3) {
+            assert_close(&format!("{case}: input grad"), a, b, 1e-4);
+        }
+        assert_close(&format!("{case}: gamma grad"), ours.4, burns.4, 1e-5);
+        assert_close(&format!("{case}: beta grad"), ours.5, burns.5, 1e-5);
+    }
+
+    /// Output, statistics and gradients against Burn's `batch_norm_train` on flex.
+    #[test]
+    fn matches_burns_batch_norm_train() {
+        Device::flex().seed(11);
+        check([8, 6, 12, 12], 0.0, false);
+        check([4, 16, 5, 7], 3.0, true);
+        check([32, 120], -2.0, true); // after a linear layer
+        check([2, 3, 1, 1], 0.5, true);
+    }
+}

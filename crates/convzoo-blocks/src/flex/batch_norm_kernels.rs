@@ -1,0 +1,166 @@
+//! Training-mode batch normalisation on plain `f32` slices, two passes each way.
+//!
+//! Burn 0.22's default `batch_norm_train` (which flex does not override) is a dozen element-wise
+//! operations and two transposing copies, each a single-threaded pass over the activation; here
+//! the forward pass is one statistics pass (per channel, in parallel) and one normalising pass
+//! (per sample, in parallel), and the backward pass likewise.
+
+use rayon::prelude::*;
+
+/// Layout of a batch-norm input: `[batch, channels, pixels]` (pixels = product of the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BnShape {
+    /// Batch size.
+    pub batch: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Values per channel and sample (`H W`; 1 after a linear layer).
+    pub pixels: usize,
+}
+
+impl BnShape {
+    fn count(&self) -> f64 {
+        (self.batch * self.pixels) as f64
+    }
+
+    /// The values of channel `c`, one slice per sample.
+    fn channel<'a>(&self, v: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
+        let (stride, pixels) = (self.channels * self.pixels, self.pixels);
+        (0..self.batch).map(move |n| &v[n * stride + c * pixels..][..pixels])
+    }
+}
+
+/// `y[n, c, :] = x[n, c, :] * scale[c] + shift[c]`, samples in parallel.
+fn affine(s: &BnShape, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0f32; x.len()];
+    let sample = s.channels * s.pixels;
+    y.par_chunks_mut(sample)
+        .zip(x.par_chunks(sample))
+        .for_each(|(ys, xs)| {
+            for c in 0..s.channels {
+                let (a, b) = (scale[c], shift[c]);
+                let range = c * s.pixels..(c + 1) * s.pixels;
+                for (o, &v) in ys[range.clone()].iter_mut().zip(&xs[range]) {
+                    *o = v * a + b;
+                }
+            }
+        });
+    y
+}
+
+/// Forward pass in training mode: the output and the batch's per-channel mean and biased
+/// variance.
+pub fn forward(
+    s: &BnShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let count = s.count();
+    // Shifted by the channel's first value so that E[x^2] - E[x]^2 does not cancel.
+    let first: Vec<f32> = (0..s.channels).map(|c| x[c * s.pixels]).collect();
+    let sums = (0..s.channels)
+        .into_par_iter()
+        .map(|c| {
+            let k = first[c];
+            let mut acc = [0.0f64; 2];
+            for row in s.channel(x, c) {
+                let mut part = [0.0f32; 2];
+                for &v in row {
+                    let d = v - k;
+                    part[0] += d;
+                    part[1] += d * d;
+                }
+                acc[0] += part[0] as f64;
+                acc[1] += part[1] as f64;
+            }
+            acc
+        })
+        .collect::<Vec<_>>();
+    let mut mean = Vec::with_capacity(s.channels);
+    let mut variance = Vec::with_capacity(s.channels);
+    let mut scale = Vec::with_capacity(s.channels);
+    let mut shift = Vec::with_capacity(s.channels);
+    for c in 0..s.channels {
+        let m = sums[c][0] / count;
+        let var = (sums[c][1] / count - m * m).max(0.0);
+        let m = m + first[c] as f64;
+        let a = gamma[c] as f64 / (var + epsilon).sqrt();
+        mean.push(m as f32);
+        variance.push(var as f32);
+        scale.push(a as f32);
+        shift.push((beta[c] as f64 - m * a) as f32);
+    }
+    (affine(s, x, &scale, &shift), mean, variance)
+}
+
+/// Backward pass: the gradients of the input, `gamma` and `beta` from the output gradient `dy`
+/// and the forward pass's batch statistics.
+pub fn backward(
+    s: &BnShape,
+    x: &[f32],
+    gamma: &[f32],
+    mean: &[f32],
+    variance: &[f32],
+    epsilon: f64,
+    dy: &[f32],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let count = s.count();
+    let inv_std: Vec<f64> = variance
+        .iter()
+        .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
+        .collect();
+    // Per channel: sum(dy) and sum(dy * (x - mean)).
+    let sums = (0..s.channels)
+        .into_par_iter()
+        .map(|c| {
+            let m = mean[c];
+            let mut acc = [0.0f64; 2];
+            for (rx, rd) in s.channel(x, c).zip(s.channel(dy, c)) {
+                let mut part = [0.0f32; 2];
+                for (&v, &d) in rx.iter().zip(rd) {
+                    part[0] += d;
+                    part[1] += d * (v - m);
+                }
+                acc[0] += part[0] as f64;
+                acc[1] += part[1] as f64;
+            }
+            acc
+        })
+        .collect::<Vec<_>>();
+    let beta_grad: Vec<f32> = sums.iter().map(|s| s[0] as f32).collect();
+    let gamma_grad: Vec<f32> = (0..s.channels)
+        .map(|c| (sums[c][1] * inv_std[c]) as f32)
+        .collect();
+    // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat))
+    //    = k * dy + j * (x - mean) + l, per channel.
+    let sample = s.channels * s.pixels;
+    let coef: Vec<[f32; 3]> = (0..s.channels)
+        .map(|c| {
+            let k = gamma[c] as f64 * inv_std[c];
+            let mean_dy = sums[c][0] / count;
+            let mean_dy_xc = sums[c][1] / count; // mean(dy * (x - mean))
+            let j = -k * mean_dy_xc * inv_std[c] * inv_std[c];
+            let l = -k * mean_dy;
+            [k as f32, j as f32, l as f32]
+        })
+        .collect();
+    let mut dx = vec![0.0f32; x.len()];
+    dx.par_chunks_mut(sample)
+        .zip(x.par_chunks(sample).zip(dy.par_chunks(sample)))
+        .for_each(|(out, (xs, ds))| {
+            for (c, &[k, j, l]) in coef.iter().enumerate() {
+                let m = mean[c];
+                let range = c * s.pixels..(c + 1) * s.pixels;
+                for ((o, &v), &d) in out[range.clone()]
+                    .iter_mut()
+                    .zip(&xs[range.clone()])
+                    .zip(&ds[range])
+                {
+                    *o = k * d + j * (v - m) + l;
+                }
+            }
+        });
+    (dx, gamma_grad, beta_grad)
+}
