@@ -4,7 +4,7 @@
 #[path = "../../crates/convzoo-blocks/src/flex/conv_kernels.rs"]
 mod conv_kernels;
 
-use burn::tensor::module::{conv_transpose2d, conv2d_weight_backward};
+use burn::tensor::module::{conv_transpose2d, conv2d, conv2d_weight_backward};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use conv_kernels::ConvGeometry;
@@ -83,6 +83,26 @@ fn main() {
     ));
     let ours_w = conv_kernels::weight_grad(&g, &xv, &dyv);
     let ours_x = conv_kernels::input_grad(&g, &wv, &dyv);
+    let b = Tensor::<1>::random([co], Distribution::Normal(0.0, 0.1), &dev);
+    let bv = b.clone().into_data().try_to_vec::<f32>().unwrap();
+    let burn_y = vec_of(conv2d(x.clone(), w.clone(), Some(b.clone()), opts.clone()));
+    let ours_y = conv_kernels::forward(&g, &xv, &wv, Some(&bv));
+    let (ey, sy) = max_err(&ours_y, &burn_y);
+    let (mut by, mut oy) = (vec![], vec![]);
+    for _ in 0..steps + 2 {
+        let t = Instant::now();
+        let _ = conv2d(x.clone(), w.clone(), Some(b.clone()), opts.clone()).into_data();
+        by.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let r = conv_kernels::forward(&g, &xv, &wv, Some(&bv));
+        let _ = TensorData::new(r, [n, co, ho, wo]);
+        oy.push(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{layer}: forward burn {:.2} ms, ours {:.2} ms (err {ey:.1e} of {sy:.1e})",
+        median(by[2..].to_vec()),
+        median(oy[2..].to_vec())
+    );
     let (ew, sw) = max_err(&ours_w, &burn_w);
     let (ex, sx) = max_err(&ours_x, &burn_x);
 

@@ -1,9 +1,10 @@
-//! The one place the models run a convolution layer.
+//! The one place the models run a convolution or average-pooling layer.
 //!
-//! With the `flex-kernels` feature, layers on flex take [`crate::flex::conv2d`] (flex's forward,
-//! faster gradients); everything else is Burn's `Conv2d::forward`.
+//! With the `flex-kernels` feature, layers on flex take [`crate::flex::conv2d`] and
+//! [`crate::flex::avg_pool2d`]; everything else is Burn's `forward`.
 
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::AvgPool2d;
 use burn::tensor::Tensor;
 
 /// `conv.forward(x)`, with the flex kernels' backward where they apply.
@@ -38,4 +39,23 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         }
     }
     conv.forward(x)
+}
+
+/// `pool.forward(x)`, by the flex kernel where it applies (no padding, floor mode).
+///
+/// # Shapes
+/// - input: `[batch, channels, height, width]`
+/// - output: `[batch, channels, height_out, width_out]`
+pub fn avg_pool(pool: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    {
+        let unpadded = matches!(
+            pool.padding,
+            burn::nn::PaddingConfig2d::Valid | burn::nn::PaddingConfig2d::Explicit(0, 0, 0, 0)
+        );
+        if unpadded && !pool.ceil_mode {
+            return crate::flex::avg_pool2d(x, pool.kernel_size, pool.stride);
+        }
+    }
+    pool.forward(x)
 }

@@ -167,7 +167,7 @@ impl TransitionBlock {
 
     /// [`forward`](Self::forward), counting multiply-adds into `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        self.pool.forward(self.unit.forward_probed(x, probe))
+        crate::conv::avg_pool(&self.pool, self.unit.forward_probed(x, probe))
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`conv2d`]: flex's forward convolution, gradients from [`super::conv_kernels`].
+//! [`conv2d`]: a convolution whose forward and backward passes are [`super::conv_kernels`].
 
 use super::conv_kernels::{self, ConvGeometry};
 use super::{flex_tensor, on_flex};
@@ -8,17 +8,17 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{FloatTensorOps, ModuleOps};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor};
 
-/// A 2D convolution whose backward pass uses [`conv_kernels`] on flex.
+/// A 2D convolution computed by [`conv_kernels`], forward and backward.
 #[backend_extension(Flex, Autodiff)]
 pub trait FlexConv: Backend {
     /// `conv2d(x, weight, bias)`; groups 1, dilation 1, `f32`.
-    fn conv2d_im2col_backward(
+    fn conv2d_im2col(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
@@ -27,14 +27,38 @@ pub trait FlexConv: Backend {
 }
 
 impl FlexConv for Flex {
-    fn conv2d_im2col_backward(
+    fn conv2d_im2col(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        Flex::conv2d(x, weight, Some(bias), options)
+        forward(&x, &weight, &bias, &options)
     }
+}
+
+/// The convolution by [`conv_kernels::forward`].
+fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let geometry = geometry(&x.shape(), &weight.shape(), options);
+    let [h, w] = geometry.output();
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
+    let y = conv_kernels::forward(
+        &geometry,
+        x.storage(),
+        weight.storage(),
+        Some(bias.storage()),
+    );
+    let shape = Shape::new([geometry.batch, geometry.channels_out, h, w]);
+    flex_tensor(y, shape)
 }
 
 #[derive(Debug)]
@@ -78,7 +102,7 @@ impl Backward<Flex, 3> for Conv2dBackward {
 }
 
 impl<C: CheckpointStrategy> FlexConv for Autodiff<Flex, C> {
-    fn conv2d_im2col_backward(
+    fn conv2d_im2col(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
@@ -92,19 +116,19 @@ impl<C: CheckpointStrategy> FlexConv for Autodiff<Flex, C> {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let weight_state = prep.checkpoint(&weight);
-                let y = Flex::conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    Some(bias.into_primitive()),
-                    options.clone(),
+                let y = forward(
+                    x.primitive(),
+                    weight.primitive(),
+                    bias.primitive(),
+                    &options,
                 );
                 prep.finish((x_state, weight_state, options), y)
             }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                Some(bias.into_primitive()),
-                options,
+            OpsKind::UnTracked(prep) => prep.finish(forward(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                &options,
             )),
         }
     }
@@ -141,7 +165,7 @@ pub fn conv2d(
         return burn::tensor::module::conv2d(x, weight, bias, options);
     }
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
-    Tensor::from_dispatch(<Dispatch as FlexConv>::conv2d_im2col_backward(
+    Tensor::from_dispatch(<Dispatch as FlexConv>::conv2d_im2col(
         x.into_dispatch(),
         weight.into_dispatch(),
         bias.into_dispatch(),
@@ -262,13 +286,13 @@ mod tests {
     }
 
     #[test]
-    fn untracked_inference_is_burns_forward() {
+    fn inference_matches_burns_forward() {
         let device = Device::flex();
         let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
         let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
         let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
         let ours = values(conv2d(x.clone(), w.clone(), None, options.clone()));
         let burns = values(burn::tensor::module::conv2d(x, w, None, options));
-        assert_eq!(ours, burns);
+        assert_close("inference output", ours, burns);
     }
 }

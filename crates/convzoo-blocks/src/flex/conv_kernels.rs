@@ -1,12 +1,13 @@
-//! Convolution gradients on plain `f32` slices: per-sample im2col and one gemm, samples split
-//! across the rayon pool.
+//! Convolutions and their gradients on plain `f32` slices: per-sample im2col and one gemm,
+//! samples split across the rayon pool (and grouped into one gemm where a sample has few pixels).
 //!
 //! Burn 0.22 computes a convolution's weight gradient as another convolution whose batch is the
 //! input channels and whose kernel is the whole output gradient; on flex that convolution runs
 //! one im2col over all samples per input channel and a gemm whose output is only `k x k` wide
 //! (for LeNet's first layer: one thread, one im2col of 5 M values). Here each sample's patch
 //! matrix feeds a gemm of the natural shape `[C_out, H_out W_out] x [H_out W_out, C_in k k]`,
-//! accumulated per thread.
+//! accumulated per thread. The forward pass writes each sample's gemm straight into the NCHW
+//! output, where flex converts to NHWC, tiles and scatters.
 
 use rayon::prelude::*;
 
@@ -51,6 +52,24 @@ impl ConvGeometry {
     }
 }
 
+/// The output columns `ow` whose input column `ow * stride + j - pad` lies inside `[0, width)`.
+fn valid_columns(
+    w_out: usize,
+    width: usize,
+    stride: usize,
+    j: usize,
+    pad: usize,
+) -> (usize, usize) {
+    let lo = pad.saturating_sub(j).div_ceil(stride).min(w_out);
+    // Largest ow with ow * stride + j < width + pad.
+    let hi = if width + pad > j {
+        ((width + pad - j - 1) / stride + 1).min(w_out)
+    } else {
+        0
+    };
+    (lo, hi.max(lo))
+}
+
 /// Writes one sample's patches into `cols`: row `(c, i, j)` of its `[C_in k_h k_w, H_out W_out]`
 /// patch matrix starts at `cols[row * ld]`.
 fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
@@ -65,21 +84,27 @@ fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
         for i in 0..kh {
             for j in 0..kw {
                 let row = &mut cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                let (lo, hi) = valid_columns(w_out, w_in, sw, j, pw);
                 for oh in 0..h_out {
                     let out_row = &mut row[oh * w_out..(oh + 1) * w_out];
                     let ih = (oh * sh + i) as isize - ph as isize;
-                    if ih < 0 || ih >= h_in as isize {
+                    if ih < 0 || ih >= h_in as isize || lo == hi {
                         out_row.fill(0.0);
                         continue;
                     }
                     let in_row = &plane[ih as usize * w_in..(ih as usize + 1) * w_in];
-                    for (ow, v) in out_row.iter_mut().enumerate() {
-                        let iw = (ow * sw + j) as isize - pw as isize;
-                        *v = if iw < 0 || iw >= w_in as isize {
-                            0.0
-                        } else {
-                            in_row[iw as usize]
-                        };
+                    out_row[..lo].fill(0.0);
+                    out_row[hi..].fill(0.0);
+                    let first = lo * sw + j - pw;
+                    if sw == 1 {
+                        out_row[lo..hi].copy_from_slice(&in_row[first..first + hi - lo]);
+                    } else {
+                        for (v, src) in out_row[lo..hi]
+                            .iter_mut()
+                            .zip(in_row[first..].iter().step_by(sw))
+                        {
+                            *v = *src;
+                        }
                     }
                 }
             }
@@ -100,16 +125,25 @@ fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) {
         for i in 0..kh {
             for j in 0..kw {
                 let row = &cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                let (lo, hi) = valid_columns(w_out, w_in, sw, j, pw);
+                if lo == hi {
+                    continue;
+                }
                 for oh in 0..h_out {
                     let ih = (oh * sh + i) as isize - ph as isize;
                     if ih < 0 || ih >= h_in as isize {
                         continue;
                     }
                     let in_row = &mut plane[ih as usize * w_in..(ih as usize + 1) * w_in];
-                    for (ow, v) in row[oh * w_out..(oh + 1) * w_out].iter().enumerate() {
-                        let iw = (ow * sw + j) as isize - pw as isize;
-                        if iw >= 0 && iw < w_in as isize {
-                            in_row[iw as usize] += v;
+                    let src = &row[oh * w_out + lo..oh * w_out + hi];
+                    let first = lo * sw + j - pw;
+                    if sw == 1 {
+                        for (d, v) in in_row[first..first + hi - lo].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (d, v) in in_row[first..].iter_mut().step_by(sw).zip(src) {
+                            *d += v;
                         }
                     }
                 }
@@ -218,6 +252,89 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         total.iter_mut().zip(&p).for_each(|(t, v)| *t += v);
     }
     total
+}
+
+/// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
+/// (`[C_out, C_in k_h k_w]`) and an optional `bias` (`[C_out]`).
+pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let rows = g.patch_rows();
+    let pixels = g.pixels();
+    let x_len = g.channels_in * g.input[0] * g.input[1];
+    let y_len = g.channels_out * pixels;
+    let task = per_task(g.batch);
+    let group = per_gemm(pixels, task);
+    let mut y = vec![0.0f32; g.batch * y_len];
+    y.par_chunks_mut(task * y_len)
+        .enumerate()
+        .for_each(|(t, y_task)| {
+            let start = t * task;
+            let end = start + y_task.len() / y_len;
+            let mut cols = vec![0.0f32; rows * group * pixels];
+            let mut out = vec![
+                0.0f32;
+                if group > 1 {
+                    g.channels_out * group * pixels
+                } else {
+                    0
+                }
+            ];
+            let mut n0 = start;
+            while n0 < end {
+                let nb = group.min(end - n0);
+                let ld = nb * pixels;
+                for b in 0..nb {
+                    im2col(
+                        g,
+                        &x[(n0 + b) * x_len..][..x_len],
+                        &mut cols[b * pixels..],
+                        ld,
+                    );
+                }
+                let dst: &mut [f32] = if group > 1 {
+                    &mut out
+                } else {
+                    &mut y_task[(n0 - start) * y_len..][..y_len]
+                };
+                // dst[C_out, ld] = weight[C_out, rows] * cols[rows, ld]
+                unsafe {
+                    gemm::gemm(
+                        g.channels_out,
+                        ld,
+                        rows,
+                        dst.as_mut_ptr(),
+                        1,
+                        ld as isize,
+                        false,
+                        weight.as_ptr(),
+                        1,
+                        rows as isize,
+                        cols.as_ptr(),
+                        1,
+                        ld as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                for b in 0..nb {
+                    let y_n = &mut y_task[(n0 + b - start) * y_len..][..y_len];
+                    for o in 0..g.channels_out {
+                        let row = &mut y_n[o * pixels..(o + 1) * pixels];
+                        if group > 1 {
+                            row.copy_from_slice(&out[o * ld + b * pixels..][..pixels]);
+                        }
+                        if let Some(bias) = bias {
+                            row.iter_mut().for_each(|v| *v += bias[o]);
+                        }
+                    }
+                }
+                n0 += nb;
+            }
+        });
+    y
 }
 
 /// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)
