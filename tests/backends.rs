@@ -1,21 +1,29 @@
 //! The same model code gives the same numbers on every backend compiled in.
 //!
-//! For every registry model, weights and inputs are made once on flex (the reference) and copied
-//! to each other backend: inference logits must agree within 1e-4 (max abs), and five SGD steps
-//! on the same batches (dropout off because the backends' random streams differ) must give
-//! losses and final weights, running statistics included, within 1e-3.
+//! For every registry model, weights and inputs are made once on flex (the reference, with
+//! convzoo's flex kernels) and copied to each other backend: inference logits must agree within
+//! 1e-4 (max abs); the gradients of the first training batch, parameter by parameter, within 1e-3
+//! of the largest gradient value of that parameter (or 5% of the model's largest, if more; 1e-2
+//! for the 224x224 models on other backends, whose long reductions round differently); and
+//! five SGD steps on the same batches
+//! (dropout off because the backends' random streams differ) must give losses and final weights,
+//! running statistics included, within 1e-3. The list always holds `flex-burn-ops`: flex with
+//! the kernels switched off (`convzoo_blocks::flex::set_enabled`), so that even the default
+//! flex-only build checks the kernels against Burn's own operations on every model.
+//!
 //! Batches are 8 images at 28x28, 4 at 64x64 (the global-pooling models, smallest size where
 //! every batch norm still averages over 16 or more values) and 1 at 224x224 (AlexNet and the
 //! VGGs: ndarray takes minutes per VGG-11 step). The learning rate keeps five steps on random
 //! labels well-conditioned, so that 1e-3 measures the backends and not chaos: the recipe's, at
 //! most 0.1, for the LeNets; 0.01 at 224x224 (five VGG-11 steps at its recipe's 0.05 turn a
 //! change of one part in 10^7 in the first input into a loss change of 9.5e-4 on flex alone,
-//! 1.8e-4 at 0.01); 0.001 for the global-pooling models (at 64x64 ResNet-18's last batch norms
-//! average 16 values: the same change moves its loss by 0.19 at lr 0.01 on flex alone, while
-//! flex and ndarray agree to 3e-6 at lr 0 and at 0.001; `tests/examples/vgg_sensitivity.rs`).
+//! 1.8e-4 at 0.01); 1e-4 for the global-pooling models: batch norm over 16 values makes them
+//! chaotic, and the same 1e-7 change moves ResNet-18's five-step loss by 3.2e-2 at lr 0.001 with
+//! Burn's operations and by 8.2e-4 at 3e-4 with the kernels, against 1.2e-6 and 3.1e-6 at 1e-4
+//! (`tests/examples/vgg_sensitivity.rs`). The first-step gradients are not exposed to that
+//! amplification and check every backward pass at full scale.
 //!
-//! By default only flex is compiled in and the test checks that two copies of the model agree
-//! exactly. The comparison across backends runs with their features:
+//! By default only flex is compiled in. The comparison across backends runs with their features:
 //! `cargo test --release -p convzoo-tests --features ndarray,wgpu --test backends`
 //! (`cargo xtask test-backends` does that; wgpu takes the first adapter it finds, Mesa's
 //! lavapipe on a machine without a GPU). `CONVZOO_BACKENDS=flex,wgpu:cpu` and
@@ -33,17 +41,25 @@ const STEPS: usize = 5;
 const FORWARD_TOL: f32 = 1e-4;
 const TRAIN_TOL: f32 = 1e-3;
 
-/// The backends to compare: those compiled in, or the subset named by `CONVZOO_BACKENDS`.
+/// Flex with convzoo's flex kernels switched off: Burn's own operations.
+const BURN_OPS: &str = "flex-burn-ops";
+
+/// The backends to compare: those compiled in (flex as [`BURN_OPS`]), or the subset named by
+/// `CONVZOO_BACKENDS`.
 fn backends() -> Vec<(String, Device)> {
     let names: Vec<String> = match std::env::var("CONVZOO_BACKENDS") {
         Ok(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
-        Err(_) => backend::compiled().iter().map(|s| s.to_string()).collect(),
+        Err(_) => backend::compiled()
+            .iter()
+            .map(|s| if *s == "flex" { BURN_OPS } else { s }.to_string())
+            .collect(),
     };
     names
         .into_iter()
         .map(|name| {
-            let device = backend::device(&name).unwrap_or_else(|e| panic!("{e}"));
-            eprintln!("backend {}", backend::label(&name));
+            let spec = if name == BURN_OPS { "flex" } else { &name };
+            let device = backend::device(spec).unwrap_or_else(|e| panic!("{e}"));
+            eprintln!("backend {name}: {}", backend::label(spec));
             (name, device)
         })
         .collect()
@@ -93,6 +109,29 @@ impl ModuleVisitor for Tensors {
     }
 }
 
+/// The gradient of every parameter that has one, in visiting order.
+struct Grads<'a> {
+    grads: &'a burn::tensor::Gradients,
+    inner: Tensors,
+}
+
+impl ModuleVisitor for Grads<'_> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.inner.enter_module(name, container_type);
+    }
+
+    fn exit_module(&mut self, name: &str, container_type: &str) {
+        self.inner.exit_module(name, container_type);
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(grad) = param.val().grad(self.grads) {
+            let path = self.inner.path.join(".");
+            self.inner.out.push((path, values(grad)));
+        }
+    }
+}
+
 fn tensors(model: &Model) -> Vec<(String, Vec<f32>)> {
     let mut t = Tensors::default();
     model.visit(&mut t);
@@ -114,18 +153,22 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// What a backend computed for one model.
 struct Outcome {
     logits: Vec<f32>,
+    grads: Vec<(String, Vec<f32>)>,
     losses: Vec<f32>,
     weights: Vec<(String, Vec<f32>)>,
 }
 
-/// Inference logits of `model` on `x`, then `STEPS` SGD steps on `batches`, all on `device`.
+/// Inference logits of `model` on `x`, then `STEPS` SGD steps on `batches`, all on `device`;
+/// on flex with convzoo's flex kernels or, `kernels` false, with Burn's operations.
 fn run(
     model: &Model,
     x: &Tensor<4>,
     batches: &[(Tensor<4>, Tensor<1, Int>)],
     lr: f64,
     device: &Device,
+    kernels: bool,
 ) -> Outcome {
+    convzoo_blocks::flex::set_enabled(kernels);
     let logits = values(
         model
             .clone()
@@ -138,15 +181,27 @@ fn run(
     let mut optim = SgdConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let mut losses = Vec::new();
+    let mut first_grads = Vec::new();
     for (bx, by) in batches {
         let out = net.forward(bx.clone().to_device(&ad));
         let loss = loss_fn.forward(out, by.clone().to_device(&ad));
         losses.push(loss.clone().into_scalar::<f32>());
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let grads = loss.backward();
+        if first_grads.is_empty() {
+            let mut visitor = Grads {
+                grads: &grads,
+                inner: Tensors::default(),
+            };
+            net.visit(&mut visitor);
+            first_grads = visitor.inner.out;
+        }
+        let grads = GradientsParams::from_grads(grads, &net);
         net = optim.step(lr, net, grads);
     }
+    convzoo_blocks::flex::set_enabled(true);
     Outcome {
         logits,
+        grads: first_grads,
         losses,
         weights: tensors(&net),
     }
@@ -164,7 +219,7 @@ fn every_model_agrees_across_backends() {
         let lr = if s <= 32 {
             info.recipe.lr.min(0.1)
         } else if s <= 96 {
-            0.001
+            1e-4
         } else {
             0.01
         };
@@ -189,7 +244,7 @@ fn every_model_agrees_across_backends() {
             })
             .collect();
         let started = Instant::now();
-        let base = run(&model, &x, &batches, lr, &reference);
+        let base = run(&model, &x, &batches, lr, &reference, true);
         assert!(
             base.losses.iter().all(|l| l.is_finite()),
             "{}: {:?}",
@@ -205,8 +260,52 @@ fn every_model_agrees_across_backends() {
                 continue;
             }
             let t = Instant::now();
-            let other = run(&model, &x, &batches, lr, device);
+            let other = run(&model, &x, &batches, lr, device, name != BURN_OPS);
             let logits = max_abs_diff(&base.logits, &other.logits);
+            // Gradients of the first batch, relative to each parameter's largest gradient, but
+            // at least 5% of the model's largest: a bias right before a batch norm has a true
+            // gradient of zero, and what is computed for it is rounding noise.
+            assert_eq!(
+                base.grads.len(),
+                other.grads.len(),
+                "{}: gradients",
+                info.name
+            );
+            let largest = |g: &[f32]| g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let model_scale = base
+                .grads
+                .iter()
+                .map(|(_, g)| largest(g))
+                .fold(0.0, f32::max);
+            let (mut grads, mut worst_grad) = (0.0f32, String::new());
+            for ((path, a), (_, b)) in base.grads.iter().zip(&other.grads) {
+                if !name.starts_with("flex")
+                    && s >= 224
+                    && path.ends_with("blocks.0.convs.0.weight")
+                {
+                    // Known: Burn's ndarray and wgpu (lavapipe) compute the weight gradient of
+                    // VGG's first convolution, a reduction over 224 x 224 = 50,176 pixels per
+                    // value, with errors of 4.7e-3 (ndarray, VGG-11) and 0.23-0.65 (wgpu,
+                    // VGG-11 small) of its largest value; both flex paths agree to 1.5e-6.
+                    // Reported, not enforced: the five-step weights check still covers it.
+                    eprintln!(
+                        "{:<17} {name}: gradient of {path} {:.1e} (relative, not checked)",
+                        info.name,
+                        max_abs_diff(a, b) / largest(a).max(f32::MIN_POSITIVE)
+                    );
+                    continue;
+                }
+                let scale = largest(a).max(0.05 * model_scale).max(f32::MIN_POSITIVE);
+                let d = max_abs_diff(a, b) / scale;
+                if d > grads {
+                    grads = d;
+                    worst_grad = format!(
+                        "{path}: {:.1e} of {:.1e}, model {model_scale:.1e}",
+                        max_abs_diff(a, b),
+                        largest(a)
+                    );
+                }
+            }
             let losses = max_abs_diff(&base.losses, &other.losses);
             assert_eq!(base.weights.len(), other.weights.len());
             let (mut weights, mut worst) = (0.0f32, String::new());
@@ -217,15 +316,24 @@ fn every_model_agrees_across_backends() {
                 }
             }
             eprintln!(
-                "{:<17} flex vs {name:<8} logits {logits:.1e}  losses {losses:.1e}  weights \
-                 {weights:.1e} ({worst})  {:.1} s",
+                "{:<17} flex vs {name:<13} logits {logits:.1e}  gradients {grads:.1e} \
+                 ({worst_grad})  losses {losses:.1e}  weights {weights:.1e} ({worst})  {:.1} s",
                 info.name,
                 t.elapsed().as_secs_f64()
             );
-            if logits > FORWARD_TOL || losses > TRAIN_TOL || weights > TRAIN_TOL {
+            // At 224x224 the other backends' long f32 reductions differ more: VGG-11 on ndarray
+            // reaches 2.6e-3 (a bias gradient of its fourth block).
+            let grad_tol = if !name.starts_with("flex") && s >= 224 {
+                10.0 * TRAIN_TOL
+            } else {
+                TRAIN_TOL
+            };
+            if logits > FORWARD_TOL || grads > grad_tol || losses > TRAIN_TOL || weights > TRAIN_TOL
+            {
                 failures.push(format!(
-                    "{} on {name}: logits {logits:.2e} (limit {FORWARD_TOL:.0e}), losses \
-                     {losses:.2e}, weights {weights:.2e} at {worst} (limit {TRAIN_TOL:.0e})",
+                    "{} on {name}: logits {logits:.2e} (limit {FORWARD_TOL:.0e}), gradients \
+                     {grads:.2e} (relative, limit {grad_tol:.0e}) at {worst_grad}, losses {losses:.2e}, weights \
+                     {weights:.2e} at {worst} (limit {TRAIN_TOL:.0e})",
                     info.name
                 ));
             }

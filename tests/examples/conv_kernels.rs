@@ -1,13 +1,10 @@
-//! Experiment: Burn's convolution gradients on flex against per-sample im2col + gemm kernels.
+//! Experiment: Burn's convolution and its gradients on flex against `convzoo_blocks::flex::conv_kernels`.
 //!
 //! `cargo run --release -p convzoo-tests --example conv_kernels -- LAYER [STEPS]`
-#[path = "../../crates/convzoo-blocks/src/flex/conv_kernels.rs"]
-mod conv_kernels;
-
 use burn::tensor::module::{conv_transpose2d, conv2d, conv2d_weight_backward};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use conv_kernels::ConvGeometry;
+use convzoo_blocks::flex::conv_kernels::{self, ConvGeometry};
 use std::time::Instant;
 
 fn vec_of(t: Tensor<4>) -> Vec<f32> {

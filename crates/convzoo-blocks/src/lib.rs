@@ -14,6 +14,13 @@
 //! | residual block | 8.6 | [`ResidualConfig`], [`Residual`] |
 //! | dense and transition blocks | 8.7 | [`DenseBlockConfig`], [`TransitionBlockConfig`] |
 //! | sigmoid with a one-multiply backward | 7.6 | [`activation::sigmoid`] |
+//! | one entry point for convolution and average-pooling layers | | [`conv::forward`], [`conv::avg_pool`] |
+//!
+//! With the `flex-kernels` feature (off by default; the `convzoo` binary turns it on), `flex`
+//! holds Burn backend extensions that run convolution, training-mode batch norm, the sigmoid and
+//! unpadded average pooling on flex with kernels written here (forward and backward), 1.7-1.9x
+//! faster training than Burn's flex operations for LeNet and ResNet-18; other backends are
+//! untouched.
 //!
 //! # Example
 //! ```

@@ -128,7 +128,12 @@ fn build(name: &str, selector: Option<&str>) -> Result<(Device, String, Option<u
         #[cfg(feature = "flex")]
         "flex" => {
             no_selector(name, selector)?;
-            Ok((Device::flex(), "flex".into(), None))
+            let label = if convzoo_blocks::flex::enabled() {
+                "flex (convzoo kernels)"
+            } else {
+                "flex (Burn's operations: CONVZOO_FLEX_KERNELS is off)"
+            };
+            Ok((Device::flex(), label.into(), None))
         }
         #[cfg(feature = "ndarray")]
         "ndarray" => {
@@ -344,7 +349,7 @@ mod tests {
         let a = device("flex").unwrap();
         let b = device("flex").unwrap();
         assert_eq!(a, b);
-        assert_eq!(label("flex"), "flex");
+        assert!(label("flex").starts_with("flex ("), "{}", label("flex"));
         assert_eq!(compiled().first().copied(), Some(default_backend()));
     }
 }

@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;

@@ -572,6 +572,7 @@ fn parse() -> Result<Cli, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    convzoo_trainer::allocator::keep_freed_memory();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,

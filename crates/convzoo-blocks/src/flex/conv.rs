@@ -194,7 +194,8 @@ mod tests {
     }
 
     /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
-    /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input.
+    /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input, one sample,
+    /// and few pixels a sample (several samples per gemm).
     #[test]
     fn matches_burns_conv2d_and_its_gradients() {
         let device = Device::flex().autodiff();
@@ -232,6 +233,8 @@ mod tests {
             (2, 3, 4, 10, 8, [7, 7], [2, 2], [(3, 3), (3, 3)], true, true),
             (5, 40, 9, 3, 3, [3, 3], [1, 1], [(1, 1), (1, 1)], true, true),
             (2, 3, 5, 8, 7, [3, 2], [1, 2], [(0, 2), (1, 0)], true, true),
+            (1, 3, 5, 9, 9, [3, 3], [1, 1], [(1, 1), (1, 1)], true, true), // gemm threads
+            (7, 8, 4, 2, 3, [2, 2], [1, 1], [(0, 0), (0, 0)], true, true), // grouped samples
         ];
         for (n, ci, co, h, w, k, stride, padding, with_bias, track_x) in cases {
             let x0 = Tensor::<4>::random([n, ci, h, w], Distribution::Normal(0.0, 1.0), &device);

@@ -152,6 +152,16 @@ fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) {
     }
 }
 
+/// Threads inside each gemm: none when the samples already spread over the pool, all of them
+/// when there are fewer samples than threads (batch-1 inference).
+fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
+    if batch < rayon::current_num_threads() {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
 /// Samples per rayon task: the batch split evenly over the pool's threads.
 fn per_task(batch: usize) -> usize {
     batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
@@ -236,7 +246,7 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                         false,
                         false,
                         false,
-                        gemm::Parallelism::None,
+                        gemm_parallelism(g.batch),
                     );
                 }
                 n0 += nb;
@@ -316,7 +326,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
                         false,
                         false,
                         false,
-                        gemm::Parallelism::None,
+                        gemm_parallelism(g.batch),
                     );
                 }
                 for b in 0..nb {
@@ -391,7 +401,7 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
                         false,
                         false,
                         false,
-                        gemm::Parallelism::None,
+                        gemm_parallelism(g.batch),
                     );
                 }
                 for b in 0..nb {

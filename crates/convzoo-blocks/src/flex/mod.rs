@@ -31,13 +31,41 @@ pub use sigmoid::{FlexSigmoid, sigmoid, sigmoid_applies, sigmoid_grad, sigmoid_v
 use burn::backend::DispatchDevice;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{Device, Shape, TensorData};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// 0: not decided yet (read `CONVZOO_FLEX_KERNELS`), 1: on, 2: off.
+static STATE: AtomicU8 = AtomicU8::new(0);
+
+/// Whether the kernels run: on unless [`set_enabled`]`(false)` was called or the environment
+/// variable `CONVZOO_FLEX_KERNELS` is `0`, `off` or `false` (Burn's own operations then run, for
+/// comparisons and as a fallback).
+pub fn enabled() -> bool {
+    match STATE.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            let off = std::env::var("CONVZOO_FLEX_KERNELS")
+                .is_ok_and(|v| matches!(v.trim(), "0" | "off" | "false"));
+            STATE.store(if off { 2 } else { 1 }, Ordering::Relaxed);
+            !off
+        }
+    }
+}
+
+/// Turns the kernels on or off for the whole process (see [`enabled`]).
+pub fn set_enabled(on: bool) {
+    STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+}
 
 fn flex_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Whether `device` is flex (with or without autodiff).
+/// Whether the kernels are [`enabled`] and `device` is flex (with or without autodiff).
 fn on_flex(device: &Device) -> bool {
+    if !enabled() {
+        return false;
+    }
     match device.as_dispatch() {
         DispatchDevice::Flex(_) => true,
         DispatchDevice::Autodiff(inner) => matches!(&**inner, DispatchDevice::Flex(_)),
