@@ -152,6 +152,62 @@ fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) {
     }
 }
 
+/// A matrix operand of [`gemm_into`]: element `(r, c)` is `values[r * row + c * col]`.
+#[derive(Clone, Copy)]
+struct Strided<'a> {
+    values: &'a [f32],
+    row: usize,
+    col: usize,
+}
+
+impl<'a> Strided<'a> {
+    fn new(values: &'a [f32], row: usize, col: usize) -> Self {
+        Self { values, row, col }
+    }
+
+    /// Whether an `rows x cols` matrix fits in `values`.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.row + (cols - 1) * self.col < self.values.len()
+    }
+}
+
+/// `dst = (dst if accumulate) + lhs * rhs` with `dst` row-major `[m, n]`, `lhs` `[m, k]` and
+/// `rhs` `[k, n]`, by the `gemm` crate.
+fn gemm_into(
+    dst: &mut [f32],
+    [m, n, k]: [usize; 3],
+    accumulate: bool,
+    lhs: Strided,
+    rhs: Strided,
+    parallelism: gemm::Parallelism,
+) {
+    assert!(m * n <= dst.len() && lhs.holds(m, k) && rhs.holds(k, n));
+    // SAFETY: the assertion keeps every index gemm reads or writes inside its slice.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.values.as_ptr(),
+            lhs.col as isize,
+            lhs.row as isize,
+            rhs.values.as_ptr(),
+            rhs.col as isize,
+            rhs.row as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
 /// Threads inside each gemm: none when the samples already spread over the pool, all of them
 /// when there are fewer samples than threads (batch-1 inference).
 fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
@@ -226,29 +282,14 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     &dy[n0 * g.channels_out * pixels..]
                 };
                 // acc[C_out, rows] += dy_block[C_out, ld] * cols^T[ld, rows]
-                unsafe {
-                    gemm::gemm(
-                        g.channels_out,
-                        rows,
-                        ld,
-                        acc.as_mut_ptr(),
-                        1,
-                        rows as isize,
-                        n0 != start,
-                        dy_block.as_ptr(),
-                        1,
-                        ld as isize,
-                        cols.as_ptr(),
-                        ld as isize,
-                        1,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm_parallelism(g.batch),
-                    );
-                }
+                gemm_into(
+                    &mut acc,
+                    [g.channels_out, rows, ld],
+                    n0 != start,
+                    Strided::new(dy_block, ld, 1),
+                    Strided::new(&cols, 1, ld),
+                    gemm_parallelism(g.batch),
+                );
                 n0 += nb;
             }
             acc
@@ -306,29 +347,14 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
                     &mut y_task[(n0 - start) * y_len..][..y_len]
                 };
                 // dst[C_out, ld] = weight[C_out, rows] * cols[rows, ld]
-                unsafe {
-                    gemm::gemm(
-                        g.channels_out,
-                        ld,
-                        rows,
-                        dst.as_mut_ptr(),
-                        1,
-                        ld as isize,
-                        false,
-                        weight.as_ptr(),
-                        1,
-                        rows as isize,
-                        cols.as_ptr(),
-                        1,
-                        ld as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm_parallelism(g.batch),
-                    );
-                }
+                gemm_into(
+                    dst,
+                    [g.channels_out, ld, rows],
+                    false,
+                    Strided::new(weight, rows, 1),
+                    Strided::new(&cols, ld, 1),
+                    gemm_parallelism(g.batch),
+                );
                 for b in 0..nb {
                     let y_n = &mut y_task[(n0 + b - start) * y_len..][..y_len];
                     for o in 0..g.channels_out {
@@ -381,29 +407,14 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
                     &dy[n0 * g.channels_out * pixels..]
                 };
                 // cols[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
-                unsafe {
-                    gemm::gemm(
-                        rows,
-                        ld,
-                        g.channels_out,
-                        cols.as_mut_ptr(),
-                        1,
-                        ld as isize,
-                        false,
-                        weight.as_ptr(),
-                        rows as isize,
-                        1,
-                        dy_block.as_ptr(),
-                        1,
-                        ld as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm_parallelism(g.batch),
-                    );
-                }
+                gemm_into(
+                    &mut cols,
+                    [rows, ld, g.channels_out],
+                    false,
+                    Strided::new(weight, 1, rows),
+                    Strided::new(dy_block, ld, 1),
+                    gemm_parallelism(g.batch),
+                );
                 for b in 0..nb {
                     let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
                     col2im(g, &cols[b * pixels..], ld, dx_n);
