@@ -156,15 +156,24 @@ pub fn conv2d(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
+    let [_, c_in, h, w] = x.dims();
+    let [c_out, w_c_in, kh, kw] = weight.dims();
+    let [(top, bottom), (left, right)] = options.padding;
+    // Mismatched shapes go to Burn's conv2d, which reports them.
+    let shapes_fit = c_in == w_c_in
+        && h + top + bottom >= kh
+        && w + left + right >= kw
+        && bias.as_ref().is_none_or(|b| b.dims() == [c_out]);
     let applies = options.groups == 1
         && options.dilation == [1, 1]
+        && shapes_fit
         && x.dtype() == DType::F32
         && weight.dtype() == DType::F32
         && on_flex(&x.device());
     if !applies {
         return burn::tensor::module::conv2d(x, weight, bias, options);
     }
-    let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &weight.device()));
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([c_out], &weight.device()));
     Tensor::from_dispatch(<Dispatch as FlexConv>::conv2d_im2col(
         x.into_dispatch(),
         weight.into_dispatch(),
@@ -286,6 +295,15 @@ mod tests {
                 assert_close(&format!("{case}: bias grad"), a, b);
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d")]
+    fn mismatched_channels_get_burns_error() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([1, 3, 8, 8], &device);
+        let w = Tensor::<4>::zeros([4, 2, 3, 3], &device);
+        let _ = conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
     }
 
     #[test]
