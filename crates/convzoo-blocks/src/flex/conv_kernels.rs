@@ -40,6 +40,11 @@ impl ConvGeometry {
         [out(0), out(1)]
     }
 
+    /// Values of one input sample: `C_in H W`.
+    fn input_len(&self) -> usize {
+        self.channels_in * self.input[0] * self.input[1]
+    }
+
     /// Rows of a sample's patch matrix: `C_in k_h k_w`.
     fn patch_rows(&self) -> usize {
         self.channels_in * self.kernel[0] * self.kernel[1]
@@ -232,16 +237,59 @@ fn per_gemm(pixels: usize, per_task: usize) -> usize {
 /// The pixel side a gemm should at least have.
 const MIN_GEMM_PIXELS: usize = 256;
 
-/// Copies the output gradients of samples `n0..n0 + nb` into `buf` as `[C_out, nb H_out W_out]`.
-fn gather_dy(g: &ConvGeometry, dy: &[f32], n0: usize, nb: usize, buf: &mut [f32]) {
-    let pixels = g.pixels();
+/// Samples `start..end` in blocks of at most `group`: `(first sample, samples in the block)`.
+fn blocks(start: usize, end: usize, group: usize) -> impl Iterator<Item = (usize, usize)> {
+    (start..end)
+        .step_by(group)
+        .map(move |n0| (n0, group.min(end - n0)))
+}
+
+/// A task's buffer for one block's `[C_out, nb H_out W_out]` matrix (empty when every block is
+/// one sample, which needs none).
+fn block_buffer(g: &ConvGeometry, group: usize) -> Vec<f32> {
+    let len = if group > 1 {
+        g.channels_out * group * g.pixels()
+    } else {
+        0
+    };
+    vec![0.0; len]
+}
+
+/// The patches of samples `n0..n0 + nb` side by side in `cols`, `[C_in k_h k_w, nb H_out W_out]`.
+fn im2col_block(g: &ConvGeometry, x: &[f32], n0: usize, nb: usize, cols: &mut [f32]) {
+    let (pixels, x_len) = (g.pixels(), g.input_len());
     for b in 0..nb {
-        let dy_n = &dy[(n0 + b) * g.channels_out * pixels..][..g.channels_out * pixels];
+        im2col(
+            g,
+            &x[(n0 + b) * x_len..][..x_len],
+            &mut cols[b * pixels..],
+            nb * pixels,
+        );
+    }
+}
+
+/// The output gradients of samples `n0..n0 + nb` as `[C_out, nb H_out W_out]`: `dy` itself for
+/// one sample, copied into `buf` for several.
+fn dy_block<'a>(
+    g: &ConvGeometry,
+    dy: &'a [f32],
+    n0: usize,
+    nb: usize,
+    buf: &'a mut [f32],
+) -> &'a [f32] {
+    let pixels = g.pixels();
+    let sample = g.channels_out * pixels;
+    if nb == 1 {
+        return &dy[n0 * sample..][..sample];
+    }
+    for b in 0..nb {
+        let dy_n = &dy[(n0 + b) * sample..][..sample];
         for o in 0..g.channels_out {
             buf[o * nb * pixels + b * pixels..][..pixels]
                 .copy_from_slice(&dy_n[o * pixels..(o + 1) * pixels]);
         }
     }
+    &buf[..g.channels_out * nb * pixels]
 }
 
 /// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
@@ -249,7 +297,6 @@ fn gather_dy(g: &ConvGeometry, dy: &[f32], n0: usize, nb: usize, buf: &mut [f32]
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
-    let x_len = g.channels_in * g.input[0] * g.input[1];
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
     let partials: Vec<Vec<f32>> = (0..g.batch)
@@ -259,28 +306,11 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             let end = (start + task).min(g.batch);
             let mut acc = vec![0.0f32; g.channels_out * rows];
             let mut cols = vec![0.0f32; rows * group * pixels];
-            let mut dy_buf = vec![
-                0.0f32;
-                if group > 1 {
-                    g.channels_out * group * pixels
-                } else {
-                    0
-                }
-            ];
-            let mut n0 = start;
-            while n0 < end {
-                let nb = group.min(end - n0);
+            let mut dy_buf = block_buffer(g, group);
+            for (n0, nb) in blocks(start, end, group) {
                 let ld = nb * pixels;
-                for b in 0..nb {
-                    let x_n = &x[(n0 + b) * x_len..][..x_len];
-                    im2col(g, x_n, &mut cols[b * pixels..], ld);
-                }
-                let dy_block = if group > 1 {
-                    gather_dy(g, dy, n0, nb, &mut dy_buf);
-                    &dy_buf[..]
-                } else {
-                    &dy[n0 * g.channels_out * pixels..]
-                };
+                im2col_block(g, x, n0, nb, &mut cols);
+                let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
                 // acc[C_out, rows] += dy_block[C_out, ld] * cols^T[ld, rows]
                 gemm_into(
                     &mut acc,
@@ -290,7 +320,6 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     Strided::new(&cols, 1, ld),
                     gemm_parallelism(g.batch),
                 );
-                n0 += nb;
             }
             acc
         })
@@ -310,7 +339,6 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
-    let x_len = g.channels_in * g.input[0] * g.input[1];
     let y_len = g.channels_out * pixels;
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
@@ -321,28 +349,12 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
             let start = t * task;
             let end = start + y_task.len() / y_len;
             let mut cols = vec![0.0f32; rows * group * pixels];
-            let mut out = vec![
-                0.0f32;
-                if group > 1 {
-                    g.channels_out * group * pixels
-                } else {
-                    0
-                }
-            ];
-            let mut n0 = start;
-            while n0 < end {
-                let nb = group.min(end - n0);
+            let mut out = block_buffer(g, group);
+            for (n0, nb) in blocks(start, end, group) {
                 let ld = nb * pixels;
-                for b in 0..nb {
-                    im2col(
-                        g,
-                        &x[(n0 + b) * x_len..][..x_len],
-                        &mut cols[b * pixels..],
-                        ld,
-                    );
-                }
-                let dst: &mut [f32] = if group > 1 {
-                    &mut out
+                im2col_block(g, x, n0, nb, &mut cols);
+                let dst: &mut [f32] = if nb > 1 {
+                    &mut out[..g.channels_out * ld]
                 } else {
                     &mut y_task[(n0 - start) * y_len..][..y_len]
                 };
@@ -359,7 +371,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
                     let y_n = &mut y_task[(n0 + b - start) * y_len..][..y_len];
                     for o in 0..g.channels_out {
                         let row = &mut y_n[o * pixels..(o + 1) * pixels];
-                        if group > 1 {
+                        if nb > 1 {
                             row.copy_from_slice(&out[o * ld + b * pixels..][..pixels]);
                         }
                         if let Some(bias) = bias {
@@ -367,7 +379,6 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
                         }
                     }
                 }
-                n0 += nb;
             }
         });
     y
@@ -378,7 +389,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
 pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
-    let x_len = g.channels_in * g.input[0] * g.input[1];
+    let x_len = g.input_len();
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
     let mut dx = vec![0.0f32; g.batch * x_len];
@@ -388,24 +399,10 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
             let start = t * task;
             let end = start + dx_task.len() / x_len;
             let mut cols = vec![0.0f32; rows * group * pixels];
-            let mut dy_buf = vec![
-                0.0f32;
-                if group > 1 {
-                    g.channels_out * group * pixels
-                } else {
-                    0
-                }
-            ];
-            let mut n0 = start;
-            while n0 < end {
-                let nb = group.min(end - n0);
+            let mut dy_buf = block_buffer(g, group);
+            for (n0, nb) in blocks(start, end, group) {
                 let ld = nb * pixels;
-                let dy_block = if group > 1 {
-                    gather_dy(g, dy, n0, nb, &mut dy_buf);
-                    &dy_buf[..]
-                } else {
-                    &dy[n0 * g.channels_out * pixels..]
-                };
+                let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
                 // cols[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
                 gemm_into(
                     &mut cols,
@@ -419,7 +416,6 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
                     let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
                     col2im(g, &cols[b * pixels..], ld, dx_n);
                 }
-                n0 += nb;
             }
         });
     dx
