@@ -3,7 +3,9 @@
 Prints one JSON object like convzoo's: model, backend ("pytorch"), batch_size,
 train_images_per_sec and infer_images_per_sec (median over timed steps after warm-up; a training
 step is forward, cross-entropy, backward and an SGD update), peak_rss_bytes. Uses
-torch.set_num_threads(--threads, default: the CPU count, as convzoo's thread pool does).
+torch.set_num_threads(--threads, default: the CPU count, as convzoo's thread pool does). The
+models come from --d2l-models (default: $CONVZOO_D2L_MODELS, else the repository's
+tools/torch-reference/d2l_models.py).
 """
 import argparse
 import importlib.util
@@ -28,7 +30,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--d2l-models", default=os.environ.get(
-        "CONVZOO_D2L_MODELS", str(ROOT.parent / "shared/reference/d2l_models.py")))
+        "CONVZOO_D2L_MODELS", str(ROOT / "tools/torch-reference/d2l_models.py")))
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     spec = importlib.util.spec_from_file_location("d2l_models", a.d2l_models)

@@ -3,11 +3,11 @@
 Usage: check_export.py D2L_NAME WEIGHTS.safetensors INPUT.safetensors OURS.safetensors OUT.pt
   [--d2l-models PATH]
 
-Builds d2l's model D2L_NAME, loads WEIGHTS (d2l key names; only num_batches_tracked may be
-missing), runs INPUT's tensor `input` in inference mode and compares with OURS's `logits`
-(max abs difference <= 1e-4). Then saves the state_dict with torch.save to OUT.pt and the
-PyTorch logits beside it (OUT.pt.logits.safetensors), for the import direction. Exit status 1
-on any mismatch.
+Builds model D2L_NAME from --d2l-models (default: `d2l_models.py` beside this script), loads
+WEIGHTS (d2l key names; only num_batches_tracked may be missing), runs INPUT's tensor `input` in
+inference mode and compares with OURS's `logits` (max abs difference <= 1e-4). Then saves the
+state_dict with torch.save to OUT.pt and the PyTorch logits beside it
+(OUT.pt.logits.safetensors), for the import direction. Exit status 1 on any mismatch.
 """
 import argparse
 import importlib.util
@@ -17,7 +17,7 @@ import sys
 import torch
 from safetensors.torch import load_file, save_file
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+HERE = pathlib.Path(__file__).resolve().parent
 
 
 def main() -> int:
@@ -27,7 +27,7 @@ def main() -> int:
     p.add_argument("input")
     p.add_argument("ours")
     p.add_argument("out_pt")
-    p.add_argument("--d2l-models", default=str(ROOT.parent / "shared/reference/d2l_models.py"))
+    p.add_argument("--d2l-models", default=str(HERE / "d2l_models.py"))
     a = p.parse_args()
     spec = importlib.util.spec_from_file_location("d2l_models", a.d2l_models)
     d2l = importlib.util.module_from_spec(spec)

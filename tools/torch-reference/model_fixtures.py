@@ -1,18 +1,21 @@
 """Reference logits of d2l's PyTorch models, for convzoo's parity tests.
 
-For every registry model this builds d2l's PyTorch definition (the module given by
---d2l-models, d2l's code as the project's reference copy holds it), sets its weights, runs a
-seeded input batch and writes `crates/convzoo-models/tests/fixtures/<name>.safetensors` with:
+For every model this builds its PyTorch definition (the module given by --d2l-models, by
+default `d2l_models.py` beside this script), sets its weights, runs a seeded input batch and
+writes `crates/convzoo-models/tests/fixtures/<d2l name>.safetensors` with:
 
 - `input`: [2, 1, S, S] uniform in [0, 1), S the model's native size;
 - `logits_eval`: the logits in inference mode (`model.eval()`);
-- for the batch-norm models, `logits_train` (training mode, batch statistics) and
-  `after_train.<key>` for every running statistic after that one training-mode forward.
+- for the batch-norm models, `logits_train` (training mode, batch statistics),
+  `after_train.<key>` for every running statistic after that one training-mode forward, and
+  `count.<key>` for every batch norm's `running_var` key: a 1-element tensor holding the number
+  of values per channel that batch norm saw in that forward (batch * H * W for BatchNorm2d,
+  batch for BatchNorm1d).
 
-Small models (lenet, lenet-bn, nin, densenet) keep d2l's seeded initialisation and store their
-`state_dict` beside the fixture (`<name>.weights.safetensors`); the large ones are filled on both
-sides from `fill()` below (the Rust test has the same formula), so only input and logits are
-stored.
+Small models (lenet, bn_lenet, nin, densenet) keep their seeded Xavier initialisation and store
+their `state_dict` beside the fixture (`<d2l name>.weights.safetensors`); the large ones are
+filled on both sides from `fill()` below (the Rust test has the same formula), so only input and
+logits are stored.
 """
 import argparse
 import importlib.util
@@ -23,20 +26,24 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 OUT = ROOT / "crates/convzoo-models/tests/fixtures"
 
-# convzoo name -> (d2l name, weights stored, has batch norm)
+# d2l name -> (weights stored, has batch norm)
 MODELS = {
-    "lenet": ("lenet", True, False),
-    "lenet-bn": ("bn_lenet", True, True),
-    "alexnet": ("alexnet", False, False),
-    "vgg11": ("vgg11", False, False),
-    "vgg11-small": ("vgg11_small", False, False),
-    "nin": ("nin", True, False),
-    "googlenet": ("googlenet", False, False),
-    "resnet18": ("resnet18", False, True),
-    "densenet": ("densenet", True, True),
+    "lenet": (True, False),
+    "bn_lenet": (True, True),
+    "alexnet": (False, False),
+    "vgg11": (False, False),
+    "vgg11_small": (False, False),
+    "nin": (True, False),
+    "googlenet": (False, False),
+    "resnet18": (False, True),
+    "densenet": (True, True),
+    "vgg16": (False, False),
+    "resnet34": (False, True),
+    "googlenet_bn": (False, True),
 }
 
 
@@ -64,17 +71,35 @@ def fill(key: str, shape) -> np.ndarray:
     return v.astype(np.float32).reshape(shape)
 
 
+def bn_counts(model: torch.nn.Module) -> tuple:
+    """Hooks that record, per batch norm, how many values per channel its next forward sees.
+
+    Returns {running_var key: count} (filled in by the forward) and the hook handles."""
+    counts, handles = {}, []
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            key = f"{name}.running_var"
+
+            def hook(_module, inputs, key=key):
+                assert key not in counts, f"{key}: batch norm used twice in one forward"
+                x = inputs[0]
+                counts[key] = x.numel() // x.shape[1]
+
+            handles.append(m.register_forward_pre_hook(hook))
+    return counts, handles
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--d2l-models", default=str(ROOT.parent / "shared/reference/d2l_models.py"))
+    parser.add_argument("--d2l-models", default=str(HERE / "d2l_models.py"))
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("d2l_models", args.d2l_models)
     d2l = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(d2l)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, (d2l_name, store_weights, has_bn) in MODELS.items():
-        model, res, _ = d2l.build(d2l_name, init="xavier", seed=0)
+    for name, (store_weights, has_bn) in MODELS.items():
+        model, res, _ = d2l.build(name, init="xavier", seed=0)
         if not store_weights:
             with torch.no_grad():
                 for key, t in model.state_dict().items():
@@ -91,12 +116,17 @@ def main() -> None:
             tensors["logits_eval"] = model(x)
             if has_bn:
                 model.train()
+                counts, handles = bn_counts(model)
                 tensors["logits_train"] = model(x)
+                for h in handles:
+                    h.remove()
                 for key, t in model.state_dict().items():
                     if key.endswith(("running_mean", "running_var")):
                         tensors[f"after_train.{key}"] = t.clone()
+                    if key.endswith("running_var"):
+                        tensors[f"count.{key}"] = torch.tensor([float(counts[key])], dtype=torch.float32)
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(OUT / f"{name}.safetensors"),
-                  metadata={"torch": torch.__version__, "d2l_model": d2l_name})
+                  metadata={"torch": torch.__version__, "d2l_model": name})
         print(f"{name}: input {tuple(x.shape)}, logits {tuple(tensors['logits_eval'].shape)}"
               f"{', weights stored' if store_weights else ', weights from fill()'}")
 

@@ -2,12 +2,10 @@
 //!
 //! Burn's autodiff treats `sigmoid` as memory-bound: it keeps the input and computes the
 //! sigmoid a second time in the backward pass. On the CPU backends that sigmoid is a scalar
-//! `exp` per element on one thread, and LeNet spends about a quarter of a training step in it.
+//! `exp` per element on one thread, which dominates LeNet's step.
 //! [`sigmoid`] computes it once, as `1 / (1 + exp(-x))` without the sign branch of Burn's
 //! scalar kernel (a mispredicted branch per element on random signs), and takes the gradient
-//! from the saved output, `grad * s * (1 - s)`. Measured on LeNet (batch 256, flex, 2 threads,
-//! `tests/examples/lenet_variants.rs`, three alternating runs): Burn's sigmoid 56-62 ms per
-//! training step, one sigmoid and the saved-output backward 47-49 ms, and branch-free 43-46 ms.
+//! from the saved output, `grad * s * (1 - s)` (BENCHMARKS.md has the figures).
 
 use burn::tensor::Tensor;
 use burn::tensor::activation;

@@ -2,43 +2,28 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
-use burn::tensor::activation::relu;
+use burn::nn::pool::AvgPool2dConfig;
 use burn::tensor::{Device, Tensor};
 
 use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config};
+use crate::layer::Sequential;
 use crate::probe::Probe;
 
-/// d2l's `conv_block`: batch norm, ReLU, then a 3x3 convolution with padding 1.
-#[derive(Module, Debug)]
-pub struct BnReluConv {
-    /// Batch norm over the input channels.
-    pub bn: AnyBatchNorm,
-    /// The convolution.
-    pub conv: Conv2d,
-}
-
-impl BnReluConv {
-    fn new(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        init: WeightInit,
-        bn: BatchNormKind,
-        device: &Device,
-    ) -> Self {
-        Self {
-            bn: AnyBatchNorm::new(bn, c_in, device),
-            conv: conv(&conv_config(c_in, c_out, k, 1, k / 2), init, device),
-        }
-    }
-
-    /// `conv(relu(bn(x)))`.
-    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        probe.conv(&self.conv, relu(self.bn.forward(x)))
-    }
+/// d2l's `conv_block`: batch norm, ReLU, then a `k x k` convolution with padding `k / 2`
+/// (PyTorch keys `0` and `2`).
+pub fn bn_relu_conv(
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    init: WeightInit,
+    batch_norm: BatchNormKind,
+    device: &Device,
+) -> Sequential {
+    Sequential::new()
+        .push(AnyBatchNorm::new(batch_norm, c_in, device))
+        .relu()
+        .push(conv(&conv_config(c_in, c_out, k, 1, k / 2), init, device))
 }
 
 /// Configuration of a [`DenseBlock`].
@@ -65,8 +50,8 @@ pub struct DenseBlockConfig {
 /// - output: `[N, in_channels + num_convs * growth_rate, H, W]`
 #[derive(Module, Debug)]
 pub struct DenseBlock {
-    /// The BN-ReLU-conv3x3 units, in order.
-    pub units: Vec<BnReluConv>,
+    /// The BN-ReLU-conv3x3 units, in order (d2l's `net`).
+    pub net: Sequential,
 }
 
 impl DenseBlockConfig {
@@ -77,20 +62,18 @@ impl DenseBlockConfig {
 
     /// Creates the block on `device`.
     pub fn init(&self, device: &Device) -> DenseBlock {
-        let units = (0..self.num_convs)
-            .map(|i| {
-                let c_in = self.in_channels + i * self.growth_rate;
-                BnReluConv::new(
-                    c_in,
-                    self.growth_rate,
-                    3,
-                    self.init,
-                    self.batch_norm,
-                    device,
-                )
-            })
-            .collect();
-        DenseBlock { units }
+        let net = (0..self.num_convs).fold(Sequential::new(), |net, i| {
+            let c_in = self.in_channels + i * self.growth_rate;
+            net.push(bn_relu_conv(
+                c_in,
+                self.growth_rate,
+                3,
+                self.init,
+                self.batch_norm,
+                device,
+            ))
+        });
+        DenseBlock { net }
     }
 }
 
@@ -102,14 +85,15 @@ impl DenseBlock {
 
     /// [`forward`](Self::forward), counting multiply-adds into `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        self.units.iter().fold(x, |x, unit| {
-            let y = unit.forward_probed(x.clone(), probe);
+        self.net.layers.iter().fold(x, |x, unit| {
+            let y = unit.forward_maps(x.clone(), probe);
             Tensor::cat(vec![x, y], 1)
         })
     }
 }
 
-/// Configuration of a [`TransitionBlock`].
+/// Configuration of a transition block: batch norm, ReLU, 1x1 convolution, then 2x2 average
+/// pooling with stride 2 (d2l's `transition_block`).
 #[derive(Config, Debug)]
 pub struct TransitionBlockConfig {
     /// Input channels.
@@ -124,56 +108,34 @@ pub struct TransitionBlockConfig {
     pub batch_norm: BatchNormKind,
 }
 
-/// Batch norm, ReLU, 1x1 convolution, then 2x2 average pooling with stride 2.
-///
-/// # Shapes
-/// - input: `[N, in_channels, H, W]`
-/// - output: `[N, out_channels, H / 2, W / 2]`
-#[derive(Module, Debug)]
-pub struct TransitionBlock {
-    /// BN, ReLU and the 1x1 convolution.
-    pub unit: BnReluConv,
-    /// The 2x2 average pool.
-    pub pool: AvgPool2d,
-}
-
 impl TransitionBlockConfig {
     /// Output channels of the block.
     pub fn out_channels(&self) -> usize {
         self.out_channels
     }
 
-    /// Creates the block on `device`.
-    pub fn init(&self, device: &Device) -> TransitionBlock {
-        TransitionBlock {
-            unit: BnReluConv::new(
-                self.in_channels,
-                self.out_channels,
-                1,
-                self.init,
-                self.batch_norm,
-                device,
-            ),
-            pool: AvgPool2dConfig::new([2, 2]).init(),
-        }
-    }
-}
-
-impl TransitionBlock {
-    /// Applies the block. See the type's docs for shapes.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_probed(x, &mut Probe::off())
-    }
-
-    /// [`forward`](Self::forward), counting multiply-adds into `probe`.
-    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        crate::conv::avg_pool(&self.pool, self.unit.forward_probed(x, probe))
+    /// Creates the block on `device` (PyTorch keys `0` and `2`).
+    ///
+    /// # Shapes
+    /// - input: `[N, in_channels, H, W]`
+    /// - output: `[N, out_channels, H / 2, W / 2]`
+    pub fn init(&self, device: &Device) -> Sequential {
+        let unit = bn_relu_conv(
+            self.in_channels,
+            self.out_channels,
+            1,
+            self.init,
+            self.batch_norm,
+            device,
+        );
+        unit.push(AvgPool2dConfig::new([2, 2]).init())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::Features;
 
     #[test]
     fn dense_block_grows_channels_like_the_book() {
@@ -192,13 +154,8 @@ mod tests {
         // d2l: transition_block(10) on the 23-channel output gives [4, 10, 4, 4].
         let device = Device::flex();
         let block = TransitionBlockConfig::new(23, 10).init(&device);
-        assert_eq!(
-            block.forward(Tensor::zeros([4, 23, 8, 8], &device)).dims(),
-            [4, 10, 4, 4]
-        );
-        assert_eq!(
-            block.forward(Tensor::zeros([1, 23, 7, 9], &device)).dims(),
-            [1, 10, 3, 4]
-        );
+        let run = |shape: [usize; 4]| block.forward(Features::Maps(Tensor::zeros(shape, &device)));
+        assert_eq!(run([4, 23, 8, 8]).dims(), [4, 10, 4, 4]);
+        assert_eq!(run([1, 23, 7, 9]).dims(), [1, 10, 3, 4]);
     }
 }

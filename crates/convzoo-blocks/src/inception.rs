@@ -3,13 +3,15 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config, pad};
+use crate::layer::{Features, Sequential};
 use crate::probe::Probe;
+use burn::nn::conv::Conv2d;
 
 /// Configuration of an [`Inception`] block: d2l's `Inception(c1, c2, c3, c4)`.
 #[derive(Config, Debug)]
@@ -27,6 +29,9 @@ pub struct InceptionConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// A batch norm of this kind after every convolution, before its ReLU (GoogLeNet with
+    /// batch norm); `None` for d2l's GoogLeNet.
+    pub batch_norm: Option<BatchNormKind>,
 }
 
 /// Four branches, each ending in ReLU, concatenated on the channel axis:
@@ -38,19 +43,40 @@ pub struct InceptionConfig {
 #[derive(Module, Debug)]
 pub struct Inception {
     /// Branch 1: 1x1.
-    pub b1_1: Conv2d,
+    pub b1_1: ConvUnit,
     /// Branch 2: 1x1 reduction.
-    pub b2_1: Conv2d,
+    pub b2_1: ConvUnit,
     /// Branch 2: 3x3, padding 1.
-    pub b2_2: Conv2d,
+    pub b2_2: ConvUnit,
     /// Branch 3: 1x1 reduction.
-    pub b3_1: Conv2d,
+    pub b3_1: ConvUnit,
     /// Branch 3: 5x5, padding 2.
-    pub b3_2: Conv2d,
+    pub b3_2: ConvUnit,
     /// Branch 4: 3x3 max-pool, stride 1, padding 1.
     pub b4_1: MaxPool2d,
     /// Branch 4: 1x1.
-    pub b4_2: Conv2d,
+    pub b4_2: ConvUnit,
+}
+
+/// A branch convolution of an [`Inception`] block: alone (PyTorch key `b1_1.weight`), or with
+/// its batch norm (`b1_1.0.weight`, `b1_1.1.weight`).
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum ConvUnit {
+    /// The convolution.
+    Conv(Conv2d),
+    /// The convolution, then its batch norm.
+    ConvBn(Sequential),
+}
+
+impl ConvUnit {
+    /// Applies the unit, counting multiply-adds into `probe`.
+    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
+        match self {
+            Self::Conv(c) => probe.conv(c, x),
+            Self::ConvBn(s) => s.run(Features::Maps(x), probe).maps("ConvBn"),
+        }
+    }
 }
 
 impl InceptionConfig {
@@ -62,7 +88,18 @@ impl InceptionConfig {
     /// Creates the block on `device`.
     pub fn init(&self, device: &Device) -> Inception {
         let c_in = self.in_channels;
-        let make = |c_in, c_out, k, p| conv(&conv_config(c_in, c_out, k, 1, p), self.init, device);
+        // A convolution, or a convolution and its batch norm (PyTorch keys `0` and `1`).
+        let make = |c_in, c_out, k, p| {
+            let layer = conv(&conv_config(c_in, c_out, k, 1, p), self.init, device);
+            match self.batch_norm {
+                None => ConvUnit::Conv(layer),
+                Some(kind) => ConvUnit::ConvBn(
+                    Sequential::new()
+                        .push(layer)
+                        .push(AnyBatchNorm::new(kind, c_out, device)),
+                ),
+            }
+        };
         Inception {
             b1_1: make(c_in, self.c1, 1, 0),
             b2_1: make(c_in, self.c2.0, 1, 0),
@@ -86,12 +123,13 @@ impl Inception {
 
     /// [`forward`](Self::forward), counting multiply-adds into `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        let b1 = relu(probe.conv(&self.b1_1, x.clone()));
-        let b2 = relu(probe.conv(&self.b2_1, x.clone()));
-        let b2 = relu(probe.conv(&self.b2_2, b2));
-        let b3 = relu(probe.conv(&self.b3_1, x.clone()));
-        let b3 = relu(probe.conv(&self.b3_2, b3));
-        let b4 = relu(probe.conv(&self.b4_2, self.b4_1.forward(x)));
+        let mut branch = |unit: &ConvUnit, x| relu(unit.forward_probed(x, probe));
+        let b1 = branch(&self.b1_1, x.clone());
+        let b2 = branch(&self.b2_1, x.clone());
+        let b2 = branch(&self.b2_2, b2);
+        let b3 = branch(&self.b3_1, x.clone());
+        let b3 = branch(&self.b3_2, b3);
+        let b4 = branch(&self.b4_2, self.b4_1.forward(x));
         Tensor::cat(vec![b1, b2, b3, b4], 1)
     }
 }

@@ -7,8 +7,9 @@
 //!
 //! | block | d2l | type |
 //! |---|---|---|
-//! | VGG block | 8.2 | [`vgg_block`], [`VggBlock`] |
-//! | NiN block | 8.3 | [`NinBlockConfig`], [`NinBlock`] |
+//! | layers as data (PyTorch's `nn.Sequential`) | | [`Sequential`], [`Layer`], [`Features`] |
+//! | VGG block | 8.2 | [`vgg_block`], [`VggBlockConfig`] |
+//! | NiN block | 8.3 | [`NinBlockConfig`] |
 //! | Inception | 8.4 | [`InceptionConfig`], [`Inception`] |
 //! | batch norm from scratch | 8.5 | [`ScratchBatchNormConfig`], [`ScratchBatchNorm`] |
 //! | residual block | 8.6 | [`ResidualConfig`], [`Residual`] |
@@ -18,9 +19,8 @@
 //!
 //! With the `flex-kernels` feature (off by default; the `convzoo` binary turns it on), `flex`
 //! holds Burn backend extensions that run convolution, training-mode batch norm, the sigmoid and
-//! unpadded average pooling on flex with kernels written here (forward and backward), 1.7-1.9x
-//! faster training than Burn's flex operations for LeNet and ResNet-18; other backends are
-//! untouched.
+//! unpadded average pooling on flex with kernels written here (forward and backward); other
+//! backends are untouched. `BENCHMARKS.md` has their figures.
 //!
 //! # Example
 //! ```
@@ -45,6 +45,7 @@ mod dense;
 pub mod flex;
 mod inception;
 pub mod init;
+mod layer;
 mod nin;
 mod params;
 mod probe;
@@ -52,11 +53,12 @@ mod residual;
 mod vgg;
 
 pub use batch_norm::{AnyBatchNorm, BatchNormKind, ScratchBatchNorm, ScratchBatchNormConfig};
-pub use dense::{BnReluConv, DenseBlock, DenseBlockConfig, TransitionBlock, TransitionBlockConfig};
-pub use inception::{Inception, InceptionConfig};
+pub use dense::{DenseBlock, DenseBlockConfig, TransitionBlockConfig, bn_relu_conv};
+pub use inception::{ConvUnit, Inception, InceptionConfig};
 pub use init::WeightInit;
-pub use nin::{NinBlock, NinBlockConfig};
+pub use layer::{Features, Flatten, Layer, Sequential};
+pub use nin::NinBlockConfig;
 pub use params::{count_parameters, largest_tensor};
 pub use probe::{LayerShape, Probe};
 pub use residual::{Residual, ResidualConfig};
-pub use vgg::{VggBlock, VggBlockConfig, vgg_block};
+pub use vgg::{VggBlockConfig, vgg_block};

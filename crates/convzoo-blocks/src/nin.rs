@@ -2,15 +2,12 @@
 //! ReLU — a per-pixel multilayer perceptron.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::conv::Conv2d;
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use crate::init::{WeightInit, conv, conv_config};
-use crate::probe::Probe;
+use crate::layer::Sequential;
 
-/// Configuration of a [`NinBlock`].
+/// Configuration of a NiN block (built as a [`Sequential`]).
 #[derive(Config, Debug)]
 pub struct NinBlockConfig {
     /// Input channels.
@@ -28,65 +25,51 @@ pub struct NinBlockConfig {
     pub init: WeightInit,
 }
 
-/// conv(k, stride, padding) + ReLU, then twice 1x1 conv + ReLU.
-///
-/// # Shapes
-/// - input: `[N, in_channels, H, W]`
-/// - output: `[N, out_channels, (H + 2p - k) / s + 1, (W + 2p - k) / s + 1]`
-#[derive(Module, Debug)]
-pub struct NinBlock {
-    /// The spatial convolution.
-    pub conv: Conv2d,
-    /// The first 1x1 convolution.
-    pub conv1x1_a: Conv2d,
-    /// The second 1x1 convolution.
-    pub conv1x1_b: Conv2d,
-}
-
 impl NinBlockConfig {
     /// Output channels of the block.
     pub fn out_channels(&self) -> usize {
         self.out_channels
     }
 
-    /// Creates the block on `device`.
-    pub fn init(&self, device: &Device) -> NinBlock {
+    /// Creates the block on `device`: conv(k, stride, padding) + ReLU, then twice 1x1 conv +
+    /// ReLU, as one [`Sequential`] (PyTorch keys `0`, `2`, `4`).
+    ///
+    /// # Shapes
+    /// - input: `[N, in_channels, H, W]`
+    /// - output: `[N, out_channels, (H + 2p - k) / s + 1, (W + 2p - k) / s + 1]`
+    pub fn init(&self, device: &Device) -> Sequential {
         let (c_in, c) = (self.in_channels, self.out_channels);
         let spatial = conv_config(c_in, c, self.kernel_size, self.stride, self.padding);
-        NinBlock {
-            conv: conv(&spatial, self.init, device),
-            conv1x1_a: conv(&conv_config(c, c, 1, 1, 0), self.init, device),
-            conv1x1_b: conv(&conv_config(c, c, 1, 1, 0), self.init, device),
-        }
-    }
-}
-
-impl NinBlock {
-    /// Applies the block. See the type's docs for shapes.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_probed(x, &mut Probe::off())
-    }
-
-    /// [`forward`](Self::forward), counting multiply-adds into `probe`.
-    pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        let x = relu(probe.conv(&self.conv, x));
-        let x = relu(probe.conv(&self.conv1x1_a, x));
-        relu(probe.conv(&self.conv1x1_b, x))
+        let pointwise = conv_config(c, c, 1, 1, 0);
+        Sequential::new()
+            .push(conv(&spatial, self.init, device))
+            .relu()
+            .push(conv(&pointwise, self.init, device))
+            .relu()
+            .push(conv(&pointwise, self.init, device))
+            .relu()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::Features;
+    use burn::tensor::Tensor;
 
     #[test]
     fn output_size_follows_the_conv_arithmetic() {
         let device = Device::flex();
         let block = NinBlockConfig::new(1, 6, 11, 4, 0).init(&device);
         // (35 - 11) / 4 + 1 = 7, (38 - 11) / 4 + 1 = 7 (floor)
-        let y = block.forward(Tensor::zeros([2, 1, 35, 38], &device));
+        let y = block.forward(Features::Maps(Tensor::zeros([2, 1, 35, 38], &device)));
         assert_eq!(y.dims(), [2, 6, 7, 7]);
-        let y = block.forward(Tensor::from_floats([[[[-1.0; 11]; 11]]], &device));
+        let y = block
+            .forward(Features::Maps(Tensor::from_floats(
+                [[[[-1.0; 11]; 11]]],
+                &device,
+            )))
+            .maps("test");
         // ReLU closes the block: no negative output.
         let min: f32 = y.min().into_scalar();
         assert!(min >= 0.0);

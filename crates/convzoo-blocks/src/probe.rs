@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 /// One recorded layer: its name and the shape of its output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerShape {
-    /// The layer's name within its model (for example `conv1` or `stage2`).
+    /// The layer's name within its model: its PyTorch key prefix (for example `net.3`).
     pub name: String,
+    /// The PyTorch class it stands for (`Conv2d`, `Sequential`, ...).
+    pub kind: String,
     /// The shape of the layer's output, batch dimension first.
     pub output_shape: Vec<usize>,
 }
@@ -73,11 +75,12 @@ impl Probe {
         self.enabled
     }
 
-    /// Records `x` as the output of the layer `name` and passes it through.
-    pub fn layer<const D: usize>(&mut self, name: &str, x: Tensor<D>) -> Tensor<D> {
+    /// Records `x` as the output of the layer `name` of class `kind` and passes it through.
+    pub fn layer<const D: usize>(&mut self, name: &str, kind: &str, x: Tensor<D>) -> Tensor<D> {
         if self.enabled {
             self.layers.push(LayerShape {
                 name: name.to_string(),
+                kind: kind.to_string(),
                 output_shape: x.dims().to_vec(),
             });
             if let (Some(seconds), Some(mark)) = (&mut self.seconds, &mut self.mark) {
@@ -122,11 +125,11 @@ mod tests {
     fn records_shapes_values_and_times_per_layer() {
         let device = Device::flex();
         let mut off = Probe::off();
-        off.layer("a", Tensor::<2>::zeros([2, 3], &device));
+        off.layer("a", "T", Tensor::<2>::zeros([2, 3], &device));
         assert!(off.layers.is_empty());
         let mut timed = Probe::timed();
-        let x = timed.layer("a", Tensor::<2>::ones([2, 3], &device));
-        timed.layer("b", x.sum_dim(1));
+        let x = timed.layer("a", "T", Tensor::<2>::ones([2, 3], &device));
+        timed.layer("b", "T", x.sum_dim(1));
         let shapes: Vec<_> = timed
             .layers
             .iter()
@@ -137,7 +140,7 @@ mod tests {
         assert_eq!(seconds.len(), 2);
         assert!(seconds.iter().all(|s| *s >= 0.0));
         let mut kept = Probe::keep_outputs();
-        kept.layer("a", Tensor::<1>::from_floats([1.0, 2.0], &device));
+        kept.layer("a", "T", Tensor::<1>::from_floats([1.0, 2.0], &device));
         assert_eq!(kept.outputs.unwrap(), [vec![1.0, 2.0]]);
     }
 }

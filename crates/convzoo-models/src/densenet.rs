@@ -5,23 +5,36 @@
 //! 64 -> 192 -> 96 -> 224 -> 112 -> 240 -> 120 -> 248 channels.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::Linear;
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use convzoo_blocks::init::linear;
 use convzoo_blocks::{
-    AnyBatchNorm, BatchNormKind, DenseBlock, DenseBlockConfig, Probe, TransitionBlock,
-    TransitionBlockConfig, WeightInit,
+    AnyBatchNorm, BatchNormKind, DenseBlockConfig, Sequential, TransitionBlockConfig, WeightInit,
 };
 
-use crate::stem::Stem;
+use crate::SizeRule;
+use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
+use crate::stem::stem;
 
 /// d2l's DenseNet: convolutions per dense block.
 pub const DENSENET_BLOCKS: [usize; 4] = [4, 4, 4, 4];
 
-/// Configuration of [`DenseNet`].
+/// `densenet`: d2l's DenseNet.
+pub const DENSENET: ModelInfo = ModelInfo::new(
+    "densenet",
+    "DenseNet",
+    "8.7",
+    Recipe::d2l(0.1, 256, 96),
+    64,
+    Some("densenet"),
+    || Arch::DenseNet(DenseNetConfig::new(DENSENET_BLOCKS.to_vec())),
+);
+
+/// Configuration of d2l's DenseNet (input at least 29x29: the stem quarters it and three
+/// transitions halve it; d2l uses 96x96).
+///
+/// # Shapes
+/// - input: `[N, in_channels, H, W]`
+/// - output: `[N, num_classes]`
 #[derive(Config, Debug)]
 pub struct DenseNetConfig {
     /// Number of BN-ReLU-conv units in each dense block.
@@ -46,83 +59,46 @@ pub struct DenseNetConfig {
     pub batch_norm: BatchNormKind,
 }
 
-/// One dense block and the transition after it (none after the last block).
-#[derive(Module, Debug)]
-pub struct DenseStage {
-    dense: DenseBlock,
-    transition: Option<TransitionBlock>,
-}
+impl Architecture for DenseNetConfig {
+    common_fields!();
 
-/// d2l's DenseNet (input at least 29x29: three transitions halve it; d2l uses 96x96).
-///
-/// # Shapes
-/// - input: `[N, in_channels, H, W]`
-/// - output: `[N, num_classes]`
-#[derive(Module, Debug)]
-pub struct DenseNet {
-    b1: Stem,
-    stages: Vec<DenseStage>,
-    bn: AnyBatchNorm,
-    gap: AdaptiveAvgPool2d,
-    fc: Linear,
-}
-
-impl DenseNetConfig {
-    /// Creates the model on `device`.
-    pub fn init(&self, device: &Device) -> DenseNet {
-        let mut c = self.stem_channels;
-        let mut stages = Vec::new();
-        for (i, &num_convs) in self.blocks.iter().enumerate() {
-            let block = DenseBlockConfig::new(num_convs, c, self.growth_rate)
-                .with_init(self.init)
-                .with_batch_norm(self.batch_norm);
-            c = block.out_channels();
-            let dense = block.init(device);
-            let transition = (i + 1 < self.blocks.len()).then(|| {
-                let transition = TransitionBlockConfig::new(c, c / 2)
-                    .with_init(self.init)
-                    .with_batch_norm(self.batch_norm);
-                c = transition.out_channels();
-                transition.init(device)
-            });
-            stages.push(DenseStage { dense, transition });
-        }
-        DenseNet {
-            b1: Stem::new(
-                self.in_channels,
-                self.stem_channels,
-                Some(self.batch_norm),
-                self.init,
-                device,
-            ),
-            stages,
-            bn: AnyBatchNorm::new(self.batch_norm, c, device),
-            gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            fc: linear(c, self.num_classes, self.init, device),
-        }
+    fn set_batch_norm(&mut self, kind: BatchNormKind) {
+        self.batch_norm = kind;
     }
-}
 
-impl DenseNet {
-    /// [`forward`](crate::Model::forward) with a probe recording every layer.
-    pub fn forward_probed(&self, x: Tensor<4>, p: &mut Probe) -> Tensor<2> {
-        let x = self.b1.forward_probed(x, p);
+    fn size_rule(&self) -> SizeRule {
+        // The stem divides by 4 (rounding up) and every transition halves (rounding down):
+        // the last transition needs 2x2.
+        SizeRule::AtLeast(4 * (1 << self.blocks.len().saturating_sub(1)) - 3)
+    }
+
+    fn build(&self, device: &Device) -> Sequential {
+        let (i, k) = (self.init, self.batch_norm);
+        let b1 = stem(self.in_channels, self.stem_channels, Some(k), i, device);
         // 96: N x 64 x 24; dense 192 x 24, transition 96 x 12; 224 x 12, 112 x 6; 240 x 6,
         // 120 x 3; 248 x 3
-        let mut x = p.layer("b1", x);
-        for (i, stage) in self.stages.iter().enumerate() {
-            x = stage.dense.forward_probed(x, p);
-            x = p.layer(&format!("dense{}", i + 1), x);
-            if let Some(t) = &stage.transition {
-                x = t.forward_probed(x, p);
-                x = p.layer(&format!("transition{}", i + 1), x);
+        let mut net = Sequential::new().push(b1);
+        let mut c = self.stem_channels;
+        for (n, &num_convs) in self.blocks.iter().enumerate() {
+            let dense = DenseBlockConfig::new(num_convs, c, self.growth_rate)
+                .with_init(i)
+                .with_batch_norm(k);
+            c = dense.out_channels();
+            net = net.push_named(format!("dense_blk{}", n + 1), dense.init(device));
+            if n + 1 < self.blocks.len() {
+                let transition = TransitionBlockConfig::new(c, c / 2)
+                    .with_init(i)
+                    .with_batch_norm(k);
+                c = transition.out_channels();
+                net = net.push_named(format!("tran_blk{}", n + 1), transition.init(device));
             }
         }
-        let x = self
-            .gap
-            .forward(relu(self.bn.forward(x)))
-            .flatten::<2>(1, 3);
-        let x = p.linear(&self.fc, x);
-        p.layer("last", x) // N x num_classes
+        let last = Sequential::new()
+            .push(AnyBatchNorm::new(k, c, device))
+            .relu()
+            .global_avg_pool()
+            .flatten()
+            .push(linear(c, self.num_classes, i, device));
+        net.push_named("last", last)
     }
 }

@@ -4,16 +4,24 @@
 //! The nine Inception blocks come from a table of their branch widths.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::Linear;
-use burn::nn::conv::Conv2d;
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d};
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use convzoo_blocks::init::{conv, conv_config, linear};
-use convzoo_blocks::{Inception, InceptionConfig, Probe, WeightInit};
+use convzoo_blocks::{AnyBatchNorm, BatchNormKind, InceptionConfig, Sequential, WeightInit};
 
-use crate::stem::{Stem, max_pool_3x3_s2};
+use crate::SizeRule;
+use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
+use crate::stem::{max_pool_3x3_s2, stem};
+
+/// `googlenet`: d2l's GoogLeNet.
+pub const GOOGLENET: ModelInfo = ModelInfo::new(
+    "googlenet",
+    "GoogLeNet",
+    "8.4",
+    Recipe::d2l(0.1, 128, 96),
+    64,
+    Some("googlenet"),
+    || Arch::GoogLeNet(GoogLeNetConfig::new()),
+);
 
 /// Branch widths `(c1, (c2 reduce, c2), (c3 reduce, c3), c4)` of one Inception block.
 pub type InceptionWidths = (usize, (usize, usize), (usize, usize), usize);
@@ -37,7 +45,12 @@ pub const GOOGLENET_STAGES: [&[InceptionWidths]; 3] = [
     ],
 ];
 
-/// Configuration of [`GoogLeNet`].
+/// Configuration of d2l's GoogLeNet (any input size: it ends in global pooling; d2l uses
+/// 96x96).
+///
+/// # Shapes
+/// - input: `[N, in_channels, H, W]`
+/// - output: `[N, num_classes]`
 #[derive(Config, Debug)]
 pub struct GoogLeNetConfig {
     /// Input channels.
@@ -49,76 +62,58 @@ pub struct GoogLeNetConfig {
     /// Weight initialisation.
     #[config(default = "WeightInit::Xavier")]
     pub init: WeightInit,
+    /// A batch norm of this kind after every convolution, before its ReLU; `None` for d2l's
+    /// GoogLeNet, which has none.
+    pub batch_norm: Option<BatchNormKind>,
 }
 
-/// d2l's GoogLeNet (any input size: it ends in global pooling; d2l uses 96x96).
-///
-/// # Shapes
-/// - input: `[N, in_channels, H, W]`
-/// - output: `[N, num_classes]`
-#[derive(Module, Debug)]
-pub struct GoogLeNet {
-    b1: Stem,
-    b2_conv1: Conv2d,
-    b2_conv2: Conv2d,
-    stages: Vec<Vec<Inception>>,
-    pool: MaxPool2d,
-    gap: AdaptiveAvgPool2d,
-    fc: Linear,
-}
+impl Architecture for GoogLeNetConfig {
+    common_fields!();
 
-impl GoogLeNetConfig {
-    /// Creates the model on `device`.
-    pub fn init(&self, device: &Device) -> GoogLeNet {
-        let i = self.init;
-        let mut c_in = 192;
-        let stages = GOOGLENET_STAGES
-            .iter()
-            .map(|stage| {
-                stage
-                    .iter()
-                    .map(|&(c1, c2, c3, c4)| {
-                        let config = InceptionConfig::new(c_in, c1, c2, c3, c4).with_init(i);
-                        c_in = config.out_channels();
-                        config.init(device)
-                    })
-                    .collect()
-            })
-            .collect();
-        GoogLeNet {
-            b1: Stem::new(self.in_channels, 64, None, i, device),
-            b2_conv1: conv(&conv_config(64, 64, 1, 1, 0), i, device),
-            b2_conv2: conv(&conv_config(64, 192, 3, 1, 1), i, device),
-            stages,
-            pool: max_pool_3x3_s2(),
-            gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            fc: linear(c_in, self.num_classes, i, device),
+    fn set_batch_norm(&mut self, kind: BatchNormKind) {
+        // Only a GoogLeNet with batch norm changes its kind; d2l's has none to change.
+        if self.batch_norm.is_some() {
+            self.batch_norm = Some(kind);
         }
     }
-}
 
-impl GoogLeNet {
-    /// [`forward`](crate::Model::forward) with a probe recording every layer.
-    pub fn forward_probed(&self, x: Tensor<4>, p: &mut Probe) -> Tensor<2> {
-        let x = self.b1.forward_probed(x, p);
-        let x = p.layer("b1", x); // 96: N x 64 x 24 x 24
-        let x = relu(p.conv(&self.b2_conv1, x));
-        let x = relu(p.conv(&self.b2_conv2, x));
-        let x = p.layer("b2", self.pool.forward(x)); // N x 192 x 12 x 12
-        let last = self.stages.len() - 1;
-        let mut x = x;
-        for (s, stage) in self.stages.iter().enumerate() {
-            for block in stage {
-                x = block.forward_probed(x, p);
+    fn size_rule(&self) -> SizeRule {
+        SizeRule::AtLeast(1)
+    }
+
+    fn build(&self, device: &Device) -> Sequential {
+        let (i, bn) = (self.init, self.batch_norm);
+        // conv, [batch norm], ReLU
+        let conv_unit = |b: Sequential, c_in, c_out, k, p| {
+            let b = b.push(conv(&conv_config(c_in, c_out, k, 1, p), i, device));
+            match bn {
+                Some(kind) => b.push(AnyBatchNorm::new(kind, c_out, device)),
+                None => b,
             }
-            if s < last {
-                // b3: N x 480 x 6 x 6, b4: N x 832 x 3 x 3
-                x = p.layer(&format!("b{}", s + 3), self.pool.forward(x));
+            .relu()
+        };
+        let b1 = stem(self.in_channels, 64, bn, i, device); // 96: N x 64 x 24 x 24
+        let b2 = conv_unit(Sequential::new(), 64, 64, 1, 0);
+        let b2 = conv_unit(b2, 64, 192, 3, 1).push(max_pool_3x3_s2()); // N x 192 x 12 x 12
+        let mut net = Sequential::new().push(b1).push(b2);
+        let mut c_in = 192;
+        for (s, widths) in GOOGLENET_STAGES.iter().enumerate() {
+            let mut stage = Sequential::new();
+            for &(c1, c2, c3, c4) in *widths {
+                let config = InceptionConfig::new(c_in, c1, c2, c3, c4)
+                    .with_init(i)
+                    .with_batch_norm(bn);
+                c_in = config.out_channels();
+                stage = stage.push(config.init(device));
             }
+            // b3: N x 480 x 6 x 6, b4: N x 832 x 3 x 3, b5: N x 1024
+            stage = if s + 1 < GOOGLENET_STAGES.len() {
+                stage.push(max_pool_3x3_s2())
+            } else {
+                stage.global_avg_pool().flatten()
+            };
+            net = net.push(stage);
         }
-        let x = self.gap.forward(x).flatten::<2>(1, 3);
-        let x = p.layer("b5", x); // N x 1024
-        let x = p.linear(&self.fc, x);
-        p.layer("fc", x) // N x num_classes
+        net.push(linear(c_in, self.num_classes, i, device))
     }
 }

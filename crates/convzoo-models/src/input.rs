@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::Error;
+
 /// The spatial sizes a model accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SizeRule {
@@ -22,7 +24,7 @@ pub struct InputSpec {
 
 impl InputSpec {
     /// Checks `dims` (the shape of an input batch) for the model `model`.
-    pub fn check(&self, model: &str, dims: &[usize]) -> Result<(), InputError> {
+    pub fn check(&self, model: &str, dims: &[usize]) -> Result<(), Error> {
         let fits = match (dims, self.size) {
             ([n, c, h, w], SizeRule::Exact(s)) => {
                 *n > 0 && *c == self.channels && *h == s && *w == s
@@ -35,7 +37,7 @@ impl InputSpec {
         if fits {
             Ok(())
         } else {
-            Err(InputError {
+            Err(Error::Input {
                 model: model.to_string(),
                 expected: *self,
                 given: dims.to_vec(),
@@ -53,33 +55,6 @@ impl fmt::Display for InputSpec {
         }
     }
 }
-
-/// An input batch whose shape a model cannot take.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InputError {
-    /// The model's registry name.
-    pub model: String,
-    /// What it accepts.
-    pub expected: InputSpec,
-    /// The shape that was given.
-    pub given: Vec<usize>,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "model '{}' expects input {}, but was given {:?}",
-            self.model, self.expected, self.given
-        )?;
-        if let SizeRule::Exact(s) = self.expected.size {
-            write!(f, " (resize the images to {s}x{s})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for InputError {}
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,12 @@
 //! LeNet, LeNet with batch norm, AlexNet, VGG, NiN, GoogLeNet, ResNet and DenseNet, exactly as
 //! d2l defines them (same layers, same parameter counts, same initialisation).
 //!
-//! Every model is reachable by name through the [`REGISTRY`] and [`ModelConfig::from_name`];
-//! [`ModelConfig`] serialises to JSON and back, and [`summarize`] prints d2l's layer summary.
-//! The crate enables no Burn backend: choose one in your binary and pass its device.
+//! Every model is reachable by name through the [`REGISTRY`] and [`ModelConfig::from_name`].
+//! A model is d2l's `net` as data: a [`convzoo_blocks::Sequential`] built from its
+//! configuration, whose layers carry their PyTorch names, so the forward pass, the summary
+//! ([`summarize`]) and the PyTorch keys ([`torch`]) all come from one structure. Each model's
+//! file declares its registry entry; [`REGISTRY`] lists them. The crate enables no Burn
+//! backend: choose one in your binary and pass its device.
 //!
 //! # Example
 //! ```
@@ -24,6 +27,7 @@
 
 mod alexnet;
 mod densenet;
+mod error;
 mod googlenet;
 mod input;
 mod lenet;
@@ -36,15 +40,18 @@ mod summary;
 pub mod torch;
 mod vgg;
 
-pub use alexnet::{AlexNet, AlexNetConfig};
-pub use densenet::{DENSENET_BLOCKS, DenseNet, DenseNetConfig, DenseStage};
-pub use googlenet::{GOOGLENET_STAGES, GoogLeNet, GoogLeNetConfig, InceptionWidths};
-pub use input::{InputError, InputSpec, SizeRule};
-pub use lenet::{LeNet, LeNetBn, LeNetBnConfig, LeNetConfig};
-pub use model::{Model, ModelMeta, Net};
-pub use nin::{NiN, NiNConfig};
-pub use registry::{ModelConfig, ModelInfo, REGISTRY, Recipe, UnknownModel, find, model_names};
-pub use resnet::{RESNET18_STAGES, ResNet, ResNetConfig};
-pub use stem::Stem;
+pub use alexnet::AlexNetConfig;
+pub use densenet::{DENSENET_BLOCKS, DenseNetConfig};
+pub use error::Error;
+pub use googlenet::{GOOGLENET_STAGES, GoogLeNetConfig, InceptionWidths};
+pub use input::{InputSpec, SizeRule};
+pub use lenet::{LeNetBnConfig, LeNetConfig};
+pub use model::{Model, ModelMeta};
+pub use nin::NiNConfig;
+pub use registry::{
+    Arch, Architecture, ModelConfig, ModelInfo, REGISTRY, Recipe, find, model_names,
+};
+pub use resnet::{RESNET18_STAGES, ResNetConfig};
+pub use stem::{max_pool_3x3_s2, stem};
 pub use summary::{SeedRow, Summary, group_thousands, seed_table, summarize};
-pub use vgg::{VGG11_ARCH, VGG11_SMALL_ARCH, Vgg, VggConfig};
+pub use vgg::{VGG11_ARCH, VGG11_SMALL_ARCH, VggConfig};

@@ -4,13 +4,35 @@
 //! whose global average is the logit: no fully connected layer.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig};
-use burn::tensor::{Device, Tensor};
-use convzoo_blocks::{NinBlock, NinBlockConfig, Probe, WeightInit};
+use burn::nn::DropoutConfig;
+use burn::nn::pool::MaxPool2dConfig;
+use burn::tensor::Device;
+use convzoo_blocks::{NinBlockConfig, Sequential, WeightInit};
 
-/// Configuration of [`NiN`].
+use crate::SizeRule;
+use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
+
+/// `nin`: d2l's NiN.
+pub const NIN: ModelInfo = ModelInfo::new(
+    "nin",
+    "Network in Network",
+    "8.3",
+    Recipe::d2l(0.1, 128, 224),
+    32,
+    Some("nin"),
+    || Arch::NiN(NiNConfig::new()),
+);
+
+/// (kernel, stride, padding) of the four blocks' first convolutions; the first three blocks are
+/// followed by a 3x3 max-pool with stride 2.
+const BLOCKS: [(usize, usize, usize); 4] = [(11, 4, 0), (5, 1, 2), (3, 1, 1), (3, 1, 1)];
+
+/// Configuration of d2l's NiN (224x224 in d2l; it ends in global pooling, so any size from
+/// the smallest the layers allow, 67x67, works).
+///
+/// # Shapes
+/// - input: `[N, in_channels, H, W]`, H and W >= 67
+/// - output: `[N, num_classes]`
 #[derive(Config, Debug)]
 pub struct NiNConfig {
     /// Input channels.
@@ -27,66 +49,57 @@ pub struct NiNConfig {
     pub init: WeightInit,
 }
 
-/// d2l's NiN on 224x224 images (any size from 67x67 works: it ends in global pooling).
-///
-/// # Shapes
-/// - input: `[N, in_channels, H, W]`, H and W >= 67
-/// - output: `[N, num_classes]`
-#[derive(Module, Debug)]
-pub struct NiN {
-    blocks: Vec<NinBlock>,
-    pool: MaxPool2d,
-    dropout: Dropout,
-    gap: AdaptiveAvgPool2d,
+/// The side of the last block's output for an input side `s`, if every layer fits.
+fn output_side(s: usize) -> Option<usize> {
+    let pool = |x: usize| x.checked_sub(3).map(|x| x / 2 + 1);
+    let mut x = s;
+    for (i, (k, stride, p)) in BLOCKS.into_iter().enumerate() {
+        x = (x + 2 * p).checked_sub(k)? / stride + 1;
+        if i < 3 {
+            x = pool(x)?;
+        }
+    }
+    Some(x)
 }
 
-impl NiNConfig {
-    /// Creates the model on `device`.
-    pub fn init(&self, device: &Device) -> NiN {
-        // (out channels, kernel, stride, padding) of the four blocks.
-        let table = [
-            (96, 11, 4, 0),
-            (256, 5, 1, 2),
-            (384, 3, 1, 1),
-            (self.num_classes, 3, 1, 1),
-        ];
+impl Architecture for NiNConfig {
+    common_fields!();
+
+    fn set_dropout(&mut self, p: f64) {
+        self.dropout = p;
+    }
+
+    fn size_rule(&self) -> SizeRule {
+        let smallest = (1..1024).find(|&s| output_side(s).is_some());
+        SizeRule::AtLeast(smallest.expect("NiN takes some input size below 1024"))
+    }
+
+    fn build(&self, device: &Device) -> Sequential {
+        let channels = [96, 256, 384, self.num_classes];
+        let mut net = Sequential::new();
         let mut c_in = self.in_channels;
-        let blocks = table
-            .iter()
-            .map(|&(c, k, s, p)| {
-                let block = NinBlockConfig::new(c_in, c, k, s, p)
-                    .with_init(self.init)
-                    .init(device);
-                c_in = c;
-                block
-            })
-            .collect();
-        NiN {
-            blocks,
-            pool: MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).init(),
-            dropout: DropoutConfig::new(self.dropout).init(),
-            gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+        for (i, ((k, s, p), c)) in BLOCKS.into_iter().zip(channels).enumerate() {
+            if i == 3 {
+                net = net.push(DropoutConfig::new(self.dropout).init());
+            }
+            let block = NinBlockConfig::new(c_in, c, k, s, p).with_init(self.init);
+            net = net.push(block.init(device));
+            if i < 3 {
+                net = net.push(MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).init());
+            }
+            c_in = c;
         }
+        net.global_avg_pool().flatten() // N x classes
     }
 }
 
-impl NiN {
-    /// [`forward`](crate::Model::forward) with a probe recording every layer.
-    pub fn forward_probed(&self, x: Tensor<4>, p: &mut Probe) -> Tensor<2> {
-        // 224: N x 96 x 54 -> pool 26; 256 x 26 -> pool 12; 384 x 12 -> pool 5; classes x 5
-        let [first @ .., last] = self.blocks.as_slice() else {
-            unreachable!("NiN has four blocks")
-        };
-        let mut x = x;
-        for (i, block) in first.iter().enumerate() {
-            x = block.forward_probed(x, p);
-            x = p.layer(&format!("nin{}", i + 1), x);
-            x = p.layer(&format!("maxpool{}", i + 1), self.pool.forward(x));
-        }
-        let x = p.layer("dropout", self.dropout.forward(x));
-        let x = last.forward_probed(x, p);
-        let x = p.layer("nin4", x);
-        let x = p.layer("gap", self.gap.forward(x)); // N x classes x 1 x 1
-        p.layer("flatten", x.flatten::<2>(1, 3))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smallest_input_is_what_the_layers_allow() {
+        assert_eq!(NiNConfig::new().size_rule(), SizeRule::AtLeast(67));
+        assert_eq!(output_side(224), Some(5));
     }
 }

@@ -21,7 +21,8 @@ pub struct Summary {
     pub params: usize,
     /// Multiply-adds of the conv and linear layers for one image.
     pub macs: u64,
-    /// Every layer's output shape, in forward order (batch of one).
+    /// Every top-level layer's output shape, in forward order (batch of one), named by its
+    /// PyTorch key (`net.3`) and class (`Conv2d`), as d2l's `layer_summary` lists them.
     pub layers: Vec<LayerShape>,
 }
 
@@ -55,9 +56,20 @@ impl Summary {
             .max()
             .unwrap_or(5)
             .max(5);
-        let _ = writeln!(out, "  {:width$}  output shape", "layer");
+        let kinds = self
+            .layers
+            .iter()
+            .map(|l| l.kind.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(out, "  {:width$}  {:kinds$}  output shape", "layer", "kind");
         for layer in &self.layers {
-            let _ = writeln!(out, "  {:width$}  {:?}", layer.name, layer.output_shape);
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:kinds$}  {:?}",
+                layer.name, layer.kind, layer.output_shape
+            );
         }
         let _ = writeln!(
             out,

@@ -13,7 +13,7 @@ use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
 use burn::tensor::{Device, Tensor, TensorData};
 use convzoo_blocks::BatchNormKind;
 use convzoo_models::torch::{key_pairs, load_torch};
-use convzoo_models::{Model, ModelConfig};
+use convzoo_models::{Model, ModelConfig, REGISTRY};
 use safetensors::SafeTensors;
 use safetensors::tensor::{Dtype, TensorView};
 
@@ -47,8 +47,8 @@ fn fill(key: &str, shape: &[usize]) -> Vec<f32> {
 }
 
 /// Every tensor of `model` in PyTorch layout: (d2l key, shape, values).
-fn torch_tensors(model: &Model, config: &ModelConfig) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let pairs = key_pairs(model, config);
+fn torch_tensors(model: &Model) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let pairs = key_pairs(model);
     model
         .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
         .iter()
@@ -70,8 +70,8 @@ fn torch_tensors(model: &Model, config: &ModelConfig) -> Vec<(String, Vec<usize>
 }
 
 /// Writes `fill` weights for `model` under d2l's keys, as a safetensors file.
-fn filled_weights(model: &Model, config: &ModelConfig, path: &Path) {
-    let data: Vec<(String, Vec<usize>, Vec<u8>)> = torch_tensors(model, config)
+fn filled_weights(model: &Model, path: &Path) {
+    let data: Vec<(String, Vec<usize>, Vec<u8>)> = torch_tensors(model)
         .into_iter()
         .map(|(key, shape, _)| {
             let bytes = fill(&key, &shape)
@@ -125,57 +125,62 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-fn load(config: &ModelConfig, fixture: &str, stored: bool, device: &Device) -> Model {
+/// Whether d2l's initialised weights are stored beside the fixture (small models) rather than
+/// computed by `fill` on both sides.
+fn stored_weights(fixture: &str) -> Option<PathBuf> {
+    let path = fixtures().join(format!("{fixture}.weights.safetensors"));
+    path.is_file().then_some(path)
+}
+
+fn load(config: &ModelConfig, fixture: &str, device: &Device) -> Model {
     let model = config.init(device);
-    let path = if stored {
-        fixtures().join(format!("{fixture}.weights.safetensors"))
-    } else {
-        let p = std::env::temp_dir().join(format!(
-            "convzoo-fill-{}-{}.safetensors",
-            config.name(),
-            std::process::id()
-        ));
-        filled_weights(&model, config, &p);
-        p
+    let (path, temporary) = match stored_weights(fixture) {
+        Some(path) => (path, false),
+        None => {
+            let p = std::env::temp_dir().join(format!(
+                "convzoo-fill-{}-{}.safetensors",
+                config.name(),
+                std::process::id()
+            ));
+            filled_weights(&model, &p);
+            (p, true)
+        }
     };
     let model = load_torch(model, config, &path).unwrap_or_else(|e| panic!("{e}"));
-    if !stored {
+    if temporary {
         std::fs::remove_file(path).unwrap();
     }
     model
 }
 
-/// (our model, fixture, weights stored)
-const CASES: [(&str, &str, bool); 10] = [
-    ("lenet", "lenet", true),
-    ("lenet-bn", "lenet-bn", true),
-    ("lenet-bn-scratch", "lenet-bn", true),
-    ("alexnet", "alexnet", false),
-    ("vgg11", "vgg11", false),
-    ("vgg11-small", "vgg11-small", false),
-    ("nin", "nin", true),
-    ("googlenet", "googlenet", false),
-    ("resnet18", "resnet18", false),
-    ("densenet", "densenet", true),
-];
-
+/// Every registry model with a PyTorch definition, against the fixture of that definition.
 #[test]
 fn logits_equal_pytorch() {
     let device = Device::flex();
     let only = std::env::var("CONVZOO_PARITY_ONLY").ok();
-    for (name, fixture_name, stored) in CASES {
+    let mut checked = 0;
+    for info in REGISTRY {
+        let Some(fixture_name) = info.pytorch else {
+            continue;
+        };
+        let name = info.name;
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
         let config = ModelConfig::from_name(name).unwrap();
-        let fixture =
-            Fixture(std::fs::read(fixtures().join(format!("{fixture_name}.safetensors"))).unwrap());
+        let path = fixtures().join(format!("{fixture_name}.safetensors"));
+        let fixture = Fixture(std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{name}: {}: {e}; make it with tools/torch-reference/model_fixtures.py",
+                path.display()
+            )
+        }));
         let (shape, input) = fixture.tensor("input").unwrap();
         let x =
             |d: &Device| Tensor::<4>::from_data(TensorData::new(input.clone(), shape.clone()), d);
         let (_, expected) = fixture.tensor("logits_eval").unwrap();
 
-        let model = load(&config, fixture_name, stored, &device);
+        let model = load(&config, fixture_name, &device);
         let got = model
             .forward(x(&device))
             .into_data()
@@ -183,6 +188,7 @@ fn logits_equal_pytorch() {
             .unwrap();
         let diff = max_diff(&got, &expected);
         assert!(diff <= 1e-4, "{name}: inference logits differ by {diff}");
+        checked += 1;
 
         let Some((_, expected_train)) = fixture.tensor("logits_train") else {
             continue;
@@ -194,7 +200,7 @@ fn logits_equal_pytorch() {
                 None => ModelConfig::from_name(name).unwrap(),
             };
             let ad = device.clone().autodiff();
-            let model = load(&config, fixture_name, stored, &ad);
+            let model = load(&config, fixture_name, &ad);
             let got = model
                 .forward(x(&ad))
                 .into_data()
@@ -205,21 +211,20 @@ fn logits_equal_pytorch() {
                 diff <= 1e-4,
                 "{name} ({kind:?}): training logits differ by {diff}"
             );
-            let checked = check_running_stats(
+            let stats = check_running_stats(
                 name,
-                &config,
                 &model.valid(),
                 &fixture,
-                stored,
-                &shape,
+                stored_weights(fixture_name).is_some(),
                 kind.is_some(),
             );
             assert!(
-                checked >= 4,
-                "{name}: only {checked} running statistics checked"
+                stats >= 4,
+                "{name}: only {stats} running statistics checked"
             );
         }
     }
+    assert!(only.is_some() || checked == REGISTRY.iter().filter(|m| m.pytorch.is_some()).count());
 }
 
 /// Compares the running statistics after one training-mode forward with PyTorch's. With
@@ -227,14 +232,12 @@ fn logits_equal_pytorch() {
 /// must equal PyTorch's with the update term scaled by (n - 1) / n.
 fn check_running_stats(
     name: &str,
-    config: &ModelConfig,
     model: &Model,
     fixture: &Fixture,
     stored: bool,
-    shape: &[usize],
     exact: bool,
 ) -> usize {
-    let ours: HashMap<String, Vec<f32>> = torch_tensors(model, config)
+    let ours: HashMap<String, Vec<f32>> = torch_tensors(model)
         .into_iter()
         .map(|(k, _, v)| (k, v))
         .collect();
@@ -255,7 +258,12 @@ fn check_running_stats(
             } else {
                 fill(key, &[theirs.len()])
             };
-            let n = count_per_channel(name, key, shape);
+            // Values per channel that this batch norm saw, as PyTorch counted them.
+            let count_key = format!("count.{}", key.replace("running_mean", "running_var"));
+            let (_, count) = fixture
+                .tensor(&count_key)
+                .unwrap_or_else(|| panic!("{name}: the fixture has no {count_key}"));
+            let n = count[0];
             theirs
                 .iter()
                 .zip(&before)
@@ -270,38 +278,4 @@ fn check_running_stats(
         checked += 1;
     }
     checked
-}
-
-/// Values per channel that a batch norm at `key` sees for the fixture's input shape.
-fn count_per_channel(model: &str, key: &str, input: &[usize]) -> f32 {
-    let batch = input[0] as f32;
-    let side = |s: usize| (s * s) as f32;
-    match model {
-        // LeNet-BN: 24x24 and 8x8 maps, then features.
-        "lenet-bn" | "lenet-bn-scratch" => match key {
-            "net.1.running_var" => batch * side(24),
-            "net.5.running_var" => batch * side(8),
-            _ => batch,
-        },
-        _ => {
-            // ResNet and DenseNet at 96x96: the stem's map is 48x48 before pooling; later maps
-            // are read from the key.
-            let s = if key.starts_with("net.0.") {
-                48
-            } else if key.contains("b2.") || key.contains("dense_blk1") || key.contains("tran_blk1")
-            {
-                24
-            } else if key.contains("b3.") || key.contains("dense_blk2") || key.contains("tran_blk2")
-            {
-                12
-            } else if key.contains("b4.") || key.contains("dense_blk3") || key.contains("tran_blk3")
-            {
-                6
-            } else {
-                3
-            };
-            // ResNet's downsampling block: bn1 follows the strided conv.
-            batch * side(s)
-        }
-    }
 }

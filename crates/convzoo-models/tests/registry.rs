@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Distribution, Tensor};
-use convzoo_models::{InputError, ModelConfig, REGISTRY, SizeRule, summarize};
+use convzoo_models::{Error, ModelConfig, REGISTRY, SizeRule, summarize};
 
 /// Parameter count and per-layer shapes of one model in d2l's reference summary.
 struct Reference {
@@ -45,21 +45,15 @@ fn references() -> HashMap<String, Reference> {
     out
 }
 
-/// Our registry name -> d2l's name in the reference file.
-fn d2l_name(name: &str) -> &str {
-    match name {
-        "lenet-bn" | "lenet-bn-scratch" => "bn_lenet",
-        "vgg11-small" => "vgg11_small",
-        other => other,
-    }
-}
-
 #[test]
 fn parameter_counts_and_layer_shapes_match_d2l() {
     let refs = references();
     let device = Device::flex();
     for info in REGISTRY {
-        let reference = &refs[d2l_name(info.name)];
+        let pytorch = info
+            .pytorch
+            .expect("every registry model has a PyTorch definition");
+        let reference = &refs[pytorch];
         let summary = summarize(&ModelConfig::from_name(info.name).unwrap(), &device);
         assert_eq!(
             summary.params, reference.params,
@@ -173,7 +167,7 @@ fn wrong_input_names_model_expected_and_given() {
         let model = ModelConfig::from_name(info.name).unwrap().init(&device);
         let [_, h, w] = info.input;
         // Three channels into a one-channel model.
-        let err: InputError = model
+        let err: Error = model
             .try_forward(Tensor::zeros([2, 3, h, w], &device))
             .unwrap_err();
         let msg = err.to_string();
@@ -218,6 +212,21 @@ fn smallest_accepted_size_runs() {
         };
         let logits = model.forward(Tensor::zeros([1, 1, s, w], &device));
         assert_eq!(logits.dims(), [1, 10], "{} at {s}x{w}", info.name);
+    }
+}
+
+#[test]
+fn the_recipe_size_is_one_the_model_takes() {
+    for info in REGISTRY {
+        let config = ModelConfig::from_name(info.name).unwrap();
+        let [c, h, w] = info.input;
+        assert_eq!((h, w), (info.recipe.resize, info.recipe.resize));
+        assert!(
+            config.input_spec().check(info.name, &[1, c, h, w]).is_ok(),
+            "{}: the recipe's size {h} does not fit {}",
+            info.name,
+            config.input_spec()
+        );
     }
 }
 

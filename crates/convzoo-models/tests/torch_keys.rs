@@ -12,7 +12,7 @@ fn every_tensor_has_a_unique_torch_key() {
     for info in REGISTRY {
         let config = ModelConfig::from_name(info.name).unwrap();
         let model = config.init(&device);
-        let pairs = key_pairs(&model, &config);
+        let pairs = key_pairs(&model);
         let keys: HashSet<&str> = pairs.iter().map(|p| p.torch.as_str()).collect();
         assert_eq!(keys.len(), pairs.len(), "{}: duplicate keys", info.name);
         assert!(

@@ -1,8 +1,9 @@
 //! Weights go both ways between convzoo and d2l's PyTorch code: a trained run exported as
 //! safetensors loads into d2l's PyTorch model with the same logits, and PyTorch's `torch.save`
 //! file imports back with the same logits. Needs Python with torch and safetensors
-//! (`$CONVZOO_TORCH_PYTHON`, else `python3`) and d2l's definitions (`$CONVZOO_D2L_MODELS`, else
-//! `../shared/reference/d2l_models.py`); without them the test says why and skips.
+//! (`$CONVZOO_TORCH_PYTHON`, else `python3`) and the PyTorch definitions of d2l's models
+//! (`$CONVZOO_D2L_MODELS`, else the workspace's `tools/torch-reference/d2l_models.py`); without
+//! them the test says why and skips.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +42,7 @@ fn requirements() -> Result<(String, PathBuf), String> {
     }
     let d2l = std::env::var_os("CONVZOO_D2L_MODELS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/reference/d2l_models.py"));
+        .unwrap_or_else(|| workspace().join("tools/torch-reference/d2l_models.py"));
     if !d2l.is_file() {
         return Err(format!(
             "{} not found (set CONVZOO_D2L_MODELS)",

@@ -1,6 +1,6 @@
 //! [`avg_pool2d`]: unpadded average pooling, one parallel pass each way.
 //!
-//! Flex's average-pooling backward is a general strided kernel (12% of a LeNet training step);
+//! Flex's average-pooling backward is a general strided kernel;
 //! the unpadded case the models use (LeNet's 2x2, DenseNet's transitions) is a few lines.
 
 use super::{flex_tensor, on_flex};

@@ -4,8 +4,8 @@
 //! paths with kernels written here, on plain slices, parallel over the rayon pool:
 //!
 //! - [`conv2d`]: forward pass, input and weight gradients by per-sample im2col and gemms of the
-//!   natural shape ([`conv_kernels`]). Burn's default weight gradient (a convolution over the
-//!   channel axis) is 2-10x slower on flex for these models' layers, its forward 1-2.7x.
+//!   natural shape ([`conv_kernels`]), where Burn's default weight gradient is a convolution over
+//!   the channel axis with narrow gemms.
 //! - [`avg_pool2d`]: unpadded average pooling, one parallel pass each way.
 //! - [`sigmoid`]: one vectorised parallel pass forward, one backward (from the saved output).
 //! - [`batch_norm_train`]: training-mode batch norm in two parallel passes each way

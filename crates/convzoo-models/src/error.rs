@@ -1,0 +1,56 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+use crate::input::{InputSpec, SizeRule};
+
+/// What can go wrong with a model: an unknown name, an input it cannot take, weights that do not
+/// fit it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// A name that is not in the registry.
+    #[error("unknown model '{name}'; choose one of: {}", crate::model_names())]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+    },
+    /// An input batch whose shape the model cannot take.
+    #[error(
+        "model '{model}' expects input {expected}, but was given {given:?}{}",
+        resize_hint(expected)
+    )]
+    Input {
+        /// The model's registry name.
+        model: String,
+        /// What it accepts.
+        expected: InputSpec,
+        /// The shape that was given.
+        given: Vec<usize>,
+    },
+    /// Weights that cannot be loaded or saved.
+    #[error("{}: {reason}", path.display())]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the first mismatching keys.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The exit status a command line should end with: 2 for a bad name or shape given by the
+    /// user (usage), 1 for weights that do not fit.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::UnknownModel { .. } | Self::Input { .. } => 2,
+            Self::Weights { .. } => 1,
+        }
+    }
+}
+
+fn resize_hint(expected: &InputSpec) -> String {
+    match expected.size {
+        SizeRule::Exact(s) => format!(" (resize the images to {s}x{s})"),
+        SizeRule::AtLeast(_) => String::new(),
+    }
+}
