@@ -1,9 +1,9 @@
 //! The last fall-back: download the four IDX files from the upstream URL into the cache,
 //! checked (SHA-256 of the content) before anything is written, each file written atomically.
 
-use std::io::Write;
 use std::path::Path;
 
+use crate::atomic::write_atomic;
 use crate::checksum::verify;
 use crate::error::DataError;
 use crate::idx::{decompress, parse_idx_at};
@@ -15,18 +15,29 @@ pub const URL_ENV: &str = "CONVZOO_DATA_URL";
 /// The largest file accepted (the training images are 26 MB compressed).
 const MAX_BYTES: u64 = 200 * 1024 * 1024;
 
-/// Downloads `dataset` into `dest` from `$CONVZOO_DATA_URL` or the dataset's upstream URL.
-pub fn download(dataset: &IdxDataset, dest: &Path) -> Result<(), DataError> {
+/// Downloads `dataset` into `dest` from `$CONVZOO_DATA_URL` or the dataset's upstream URL;
+/// `on_download` is called with each URL before it is fetched.
+pub fn download(
+    dataset: &IdxDataset,
+    dest: &Path,
+    on_download: &mut dyn FnMut(&str),
+) -> Result<(), DataError> {
     let base = std::env::var(URL_ENV).unwrap_or_else(|_| dataset.url.to_string());
-    download_from(dataset, &base, dest)
+    download_from(dataset, &base, dest, on_download)
 }
 
 /// Downloads the four `.gz` files of `dataset` from `base` (a URL ending in `/`) into `dest`.
 ///
 /// Each file is fetched completely, decompressed, parsed and checked against the dataset's
 /// known content checksum before it is written (temporary file, then rename); a file that fails
-/// is never written.
-pub fn download_from(dataset: &IdxDataset, base: &str, dest: &Path) -> Result<(), DataError> {
+/// is never written. `on_download` is called with each URL before it is fetched (files already
+/// in `dest` are not fetched again).
+pub fn download_from(
+    dataset: &IdxDataset,
+    base: &str,
+    dest: &Path,
+    on_download: &mut dyn FnMut(&str),
+) -> Result<(), DataError> {
     std::fs::create_dir_all(dest).map_err(|source| DataError::Io {
         path: dest.to_path_buf(),
         source,
@@ -38,7 +49,7 @@ pub fn download_from(dataset: &IdxDataset, base: &str, dest: &Path) -> Result<()
             continue;
         }
         let url = format!("{}/{name}", base.trim_end_matches('/'));
-        eprintln!("downloading {url}");
+        on_download(&url);
         let failed = |reason: String| DataError::Download {
             url: url.clone(),
             reason,
@@ -63,16 +74,4 @@ pub fn download_from(dataset: &IdxDataset, base: &str, dest: &Path) -> Result<()
         write_atomic(&path, &bytes)?;
     }
     Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    let tmp = path.with_extension(format!("part{}", std::process::id()));
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::create(&tmp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }

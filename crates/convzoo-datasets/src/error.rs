@@ -61,6 +61,14 @@ pub enum DataError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A file could not be written (see [`write_atomic`](crate::write_atomic)).
+    #[error("{}: cannot write: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error, or what the writer reported.
+        reason: String,
+    },
     /// A file is missing from a directory that was named explicitly.
     #[error("{}: missing ({what})", path.display())]
     Missing {

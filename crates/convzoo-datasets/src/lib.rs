@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod atomic;
 mod batcher;
 mod checksum;
 mod download;
@@ -38,6 +39,7 @@ mod rng;
 mod synthetic;
 mod transform;
 
+pub use atomic::{write_atomic, write_atomic_with};
 pub use batcher::{ImageBatch, ImageBatcher, batch_ranges};
 pub use checksum::{listed_sha256, sha256_hex};
 pub use download::{URL_ENV, download, download_from};
@@ -45,7 +47,7 @@ pub use error::{DataError, IdxError};
 pub use folder::{IMAGE_EXTENSIONS, load_image_folder, read_image};
 pub use idx::{Idx, decompress, is_gzip, parse_idx};
 pub use image_set::{ImageItem, ImageSet};
-pub use locate::{DATA_ENV, cache_dir, candidates, locate, workspace_datasets};
+pub use locate::{DATA_ENV, cache_dir, candidates, locate, locate_with, workspace_datasets};
 pub use mnist::{FASHION_MNIST, IDX_FILES, IdxDataset, MNIST, Split};
 pub use rng::{SplitMix64, epoch_order};
 pub use synthetic::synthetic;

@@ -59,8 +59,17 @@ fn missing(dataset: &IdxDataset, dir: &Path) -> Option<String> {
 ///
 /// With `explicit`, that directory alone is used: a missing file there is an error, not a
 /// fall-back. Otherwise the [`candidates`] are tried in order; if none holds the files, the
-/// error lists every place looked and how to fix it.
+/// error lists every place looked and how to fix it. Downloads silently; see [`locate_with`].
 pub fn locate(dataset: &IdxDataset, explicit: Option<&Path>) -> Result<PathBuf, DataError> {
+    locate_with(dataset, explicit, &mut |_| {})
+}
+
+/// [`locate`], calling `on_download` with each URL before the download fall-back fetches it.
+pub fn locate_with(
+    dataset: &IdxDataset,
+    explicit: Option<&Path>,
+    on_download: &mut dyn FnMut(&str),
+) -> Result<PathBuf, DataError> {
     if let Some(dir) = explicit {
         if !dir.is_dir() {
             return Err(DataError::NotFound {
@@ -86,7 +95,7 @@ pub fn locate(dataset: &IdxDataset, explicit: Option<&Path>) -> Result<PathBuf, 
     }
     // Last, download into the cache (checked before anything is written).
     if let Some(dest) = cache_dir().map(|c| c.join(dataset.name)) {
-        match download(dataset, &dest) {
+        match download(dataset, &dest, on_download) {
             Ok(()) => return Ok(dest),
             Err(e) => looked.push(format!("download ({e})")),
         }

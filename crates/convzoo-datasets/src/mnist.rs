@@ -6,7 +6,7 @@ use crate::checksum::{listed_sha256, verify};
 use crate::error::DataError;
 use crate::idx::{decompress, parse_idx_at, read_file};
 use crate::image_set::ImageSet;
-use crate::locate::locate;
+use crate::locate::locate_with;
 
 /// Which part of a dataset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,9 +73,21 @@ pub const MNIST: IdxDataset = IdxDataset {
 };
 
 impl IdxDataset {
-    /// Finds the dataset (see [`locate`]) and loads `split`.
+    /// Finds the dataset (see [`locate`](crate::locate)) and loads `split`. Downloads silently; see
+    /// [`load_with`](Self::load_with).
     pub fn load(&self, split: Split, data_dir: Option<&Path>) -> Result<ImageSet, DataError> {
-        let dir = locate(self, data_dir)?;
+        self.load_with(split, data_dir, &mut |_| {})
+    }
+
+    /// [`load`](Self::load), calling `on_download` with each URL before the download fall-back
+    /// fetches it (so that the caller can say why it waits).
+    pub fn load_with(
+        &self,
+        split: Split,
+        data_dir: Option<&Path>,
+        on_download: &mut dyn FnMut(&str),
+    ) -> Result<ImageSet, DataError> {
+        let dir = locate_with(self, data_dir, on_download)?;
         self.load_from(&dir, split)
     }
 

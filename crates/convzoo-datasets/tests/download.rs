@@ -55,7 +55,16 @@ fn scratch(name: &str) -> PathBuf {
 fn downloads_checks_and_refuses_corrupt_or_missing_files() {
     let base = serve(6);
     let dest = scratch("good");
-    download_from(&FASHION_MNIST, &format!("{base}/good/"), &dest).unwrap();
+    let mut urls = Vec::new();
+    download_from(&FASHION_MNIST, &format!("{base}/good/"), &dest, &mut |u| {
+        urls.push(u.to_string())
+    })
+    .unwrap();
+    assert_eq!(urls.len(), 4, "{urls:?}");
+    assert!(
+        urls[0].ends_with("/good/train-images-idx3-ubyte.gz"),
+        "{urls:?}"
+    );
     let test = FASHION_MNIST.load_from(&dest, Split::Test).unwrap();
     assert_eq!(test.len(), 10_000);
     // Nothing but the four files is left behind.
@@ -63,7 +72,13 @@ fn downloads_checks_and_refuses_corrupt_or_missing_files() {
 
     // A corrupt download is refused and not written.
     let dest_bad = scratch("bad");
-    let err = download_from(&FASHION_MNIST, &format!("{base}/bad/"), &dest_bad).unwrap_err();
+    let err = download_from(
+        &FASHION_MNIST,
+        &format!("{base}/bad/"),
+        &dest_bad,
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(
         matches!(err, DataError::Checksum { .. } | DataError::Gzip { .. }),
         "{err}"
@@ -72,7 +87,13 @@ fn downloads_checks_and_refuses_corrupt_or_missing_files() {
 
     // A missing file names the URL.
     let dest_404 = scratch("missing");
-    let err = download_from(&FASHION_MNIST, &format!("{base}/none/"), &dest_404).unwrap_err();
+    let err = download_from(
+        &FASHION_MNIST,
+        &format!("{base}/none/"),
+        &dest_404,
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(matches!(err, DataError::Download { .. }), "{err}");
     assert!(
         err.to_string()

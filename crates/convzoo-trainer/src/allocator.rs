@@ -2,11 +2,10 @@
 //!
 //! Every training step allocates and frees the same large activation and gradient buffers.
 //! glibc's malloc serves blocks above its (dynamic) threshold with `mmap` and gives them back with
-//! `munmap` on free, so each step pays fresh page faults and cross-core TLB flushes; `perf`
-//! showed 20% of a LeNet step in the kernel doing that. Raising the mmap threshold to its maximum
-//! (32 MiB on 64-bit) and the trim threshold to 1 GiB keeps those buffers in the heap for reuse:
-//! LeNet training 11,233 / 12,106 -> 18,812 / 18,375 img/s side by side (the same settings through
-//! `GLIBC_TUNABLES`). The cost: memory freed after the peak stays with the process (up to 1 GiB).
+//! `munmap` on free, so each step pays fresh page faults and cross-core TLB flushes. Raising the
+//! mmap threshold to its maximum (32 MiB on 64-bit) and the trim threshold to 1 GiB keeps those
+//! buffers in the heap for reuse (the measurements are in BENCHMARKS.md). The cost: memory freed
+//! after the peak stays with the process (up to 1 GiB).
 
 /// Applies the settings above (glibc on Linux; elsewhere nothing).
 pub fn keep_freed_memory() {

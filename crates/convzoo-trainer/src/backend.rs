@@ -17,6 +17,8 @@
 use burn::tensor::Device;
 use std::sync::Mutex;
 
+use crate::error::{Error, Result};
+
 /// Every backend the project knows, with the cargo feature that compiles it in.
 pub const KNOWN: [(&str, &str); 6] = [
     ("flex", "flex"),
@@ -26,6 +28,16 @@ pub const KNOWN: [(&str, &str); 6] = [
     ("cuda", "cuda"),
     ("metal", "metal"),
 ];
+
+/// The names of [`KNOWN`], comma-separated.
+pub fn known_names() -> String {
+    KNOWN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// What to install when no GPU adapter is found.
+pub(crate) const DRIVER_HINT: &str = "install a Vulkan driver (on Debian/Ubuntu: `apt-get install \
+    mesa-vulkan-drivers libvulkan1`, which includes lavapipe, a software driver that runs on any \
+    CPU), or use --backend flex";
 
 /// Backends compiled in (by cargo feature), the default first.
 pub fn compiled() -> Vec<&'static str> {
@@ -73,7 +85,7 @@ static DEVICES: Mutex<Vec<Built>> = Mutex::new(Vec::new());
 /// # Errors
 /// An unknown name or selector, a backend not compiled in (naming the cargo feature), or a GPU
 /// adapter that is missing (naming the system packages that provide one).
-pub fn device(spec: &str) -> Result<Device, String> {
+pub fn device(spec: &str) -> Result<Device> {
     let mut cache = DEVICES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(b) = cache.iter().find(|b| b.spec == spec) {
         return Ok(b.device.clone());
@@ -114,16 +126,17 @@ pub fn label(spec: &str) -> String {
         .unwrap_or_else(|| spec.to_string())
 }
 
-fn no_selector(name: &str, selector: Option<&str>) -> Result<(), String> {
+fn no_selector(name: &str, selector: Option<&str>) -> Result<()> {
     match selector {
-        Some(s) => Err(format!(
-            "backend '{name}' takes no device selector (got '{name}:{s}')"
-        )),
+        Some(s) => Err(Error::NoSelector {
+            name: name.into(),
+            selector: s.into(),
+        }),
         None => Ok(()),
     }
 }
 
-fn build(name: &str, selector: Option<&str>) -> Result<(Device, String, Option<u64>), String> {
+fn build(name: &str, selector: Option<&str>) -> Result<(Device, String, Option<u64>)> {
     match name {
         #[cfg(feature = "flex")]
         "flex" => {
@@ -151,22 +164,18 @@ fn build(name: &str, selector: Option<&str>) -> Result<(Device, String, Option<u
         "cuda" => {
             let index = match selector {
                 None => 0,
-                Some(s) => s.parse::<usize>().map_err(|_| {
-                    format!("bad CUDA device '{s}': give a GPU index, e.g. --backend cuda:0")
-                })?,
+                Some(s) => s
+                    .parse::<usize>()
+                    .map_err(|_| Error::BadCudaDevice { selector: s.into() })?,
             };
             Ok((Device::cuda(index), format!("cuda (GPU {index})"), None))
         }
         _ => match feature(name) {
-            Some(feature) => Err(format!(
-                "backend '{name}' is not compiled into this binary (compiled: {}); rebuild with \
-                 `--features {feature}`, or run `cargo xtask train --backend {name}`, which does",
-                compiled().join(", ")
-            )),
-            None => Err(format!(
-                "unknown backend '{name}'; choose one of: {}",
-                KNOWN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-            )),
+            Some(feature) => Err(Error::BackendNotCompiled {
+                name: name.into(),
+                feature,
+            }),
+            None => Err(Error::UnknownBackend { name: name.into() }),
         },
     }
 }
@@ -189,12 +198,14 @@ enum Adapter {
     not(any(feature = "wgpu", feature = "vulkan", feature = "metal")),
     allow(dead_code)
 )]
-fn parse_adapter(selector: &str) -> Result<Option<Adapter>, String> {
+fn parse_adapter(selector: &str) -> Result<Option<Adapter>> {
     let (kind, index) = match selector.split_once(':') {
         Some((k, i)) => (
             k,
-            i.parse::<usize>()
-                .map_err(|_| format!("bad adapter index '{i}' in '{selector}'"))?,
+            i.parse::<usize>().map_err(|_| Error::BadAdapterIndex {
+                index: i.into(),
+                selector: selector.into(),
+            })?,
         ),
         None => (selector, 0),
     };
@@ -205,10 +216,9 @@ fn parse_adapter(selector: &str) -> Result<Option<Adapter>, String> {
         "virtual" => Adapter::Virtual(index),
         "cpu" if selector == "cpu" => Adapter::Cpu,
         _ => {
-            return Err(format!(
-                "bad adapter '{selector}'; choose auto, discrete[:N], integrated[:N], \
-                 virtual[:N] or cpu (e.g. --backend wgpu:cpu)"
-            ));
+            return Err(Error::BadAdapter {
+                selector: selector.into(),
+            });
         }
     };
     Ok(Some(adapter))
@@ -217,12 +227,9 @@ fn parse_adapter(selector: &str) -> Result<Option<Adapter>, String> {
 #[cfg(any(feature = "wgpu", feature = "vulkan", feature = "metal"))]
 mod gpu {
     use super::{Adapter, parse_adapter};
+    use crate::error::{Error, Result};
     use burn::tensor::wgpu::WgpuBackend;
     use burn::tensor::{Device, DeviceKind};
-
-    const DRIVER_HINT: &str = "install a Vulkan driver (on Debian/Ubuntu: `apt-get install \
-        mesa-vulkan-drivers libvulkan1`, which includes lavapipe, a software driver that runs on \
-        any CPU), or use --backend flex";
 
     fn kind(adapter: Adapter) -> DeviceKind {
         match adapter {
@@ -250,6 +257,7 @@ mod gpu {
         }
     }
 
+    /// The device on `adapter`, or wgpu's reason why not.
     fn init(name: &str, adapter: Adapter) -> Result<(Device, String, Option<u64>), String> {
         let (device, setup) = Device::wgpu_options()
             .device_kind(kind(adapter))
@@ -271,13 +279,12 @@ mod gpu {
     pub(super) fn wgpu_family(
         name: &str,
         selector: Option<&str>,
-    ) -> Result<(Device, String, Option<u64>), String> {
+    ) -> Result<(Device, String, Option<u64>)> {
         match parse_adapter(selector.unwrap_or("auto"))? {
-            Some(adapter) => init(name, adapter).map_err(|e| {
-                format!(
-                    "no {name} adapter '{}': {e}; try --backend {name} (any adapter), or {DRIVER_HINT}",
-                    describe(adapter)
-                )
+            Some(adapter) => init(name, adapter).map_err(|reason| Error::NoAdapter {
+                name: name.into(),
+                adapter: describe(adapter),
+                reason,
             }),
             None => {
                 let order = [
@@ -293,10 +300,10 @@ mod gpu {
                         Err(e) => last = e,
                     }
                 }
-                Err(format!(
-                    "no {name} adapter found (tried discrete, integrated, virtual and cpu; last: \
-                     {last}); {DRIVER_HINT}"
-                ))
+                Err(Error::NoAdapterFound {
+                    name: name.into(),
+                    last,
+                })
             }
         }
     }
@@ -311,17 +318,25 @@ mod tests {
         assert_eq!(feature("wgpu:cpu"), Some("wgpu"));
         assert_eq!(feature("cuda:1"), Some("cuda"));
         assert_eq!(feature("tpu"), None);
-        assert_eq!(parse_adapter("auto"), Ok(None));
-        assert_eq!(parse_adapter("cpu"), Ok(Some(Adapter::Cpu)));
-        assert_eq!(parse_adapter("discrete"), Ok(Some(Adapter::Discrete(0))));
+        assert_eq!(parse_adapter("auto").unwrap(), None);
+        assert_eq!(parse_adapter("cpu").unwrap(), Some(Adapter::Cpu));
         assert_eq!(
-            parse_adapter("integrated:2"),
-            Ok(Some(Adapter::Integrated(2)))
+            parse_adapter("discrete").unwrap(),
+            Some(Adapter::Discrete(0))
         );
-        assert!(parse_adapter("gpu").unwrap_err().contains("choose auto"));
+        assert_eq!(
+            parse_adapter("integrated:2").unwrap(),
+            Some(Adapter::Integrated(2))
+        );
+        let e = parse_adapter("gpu").unwrap_err();
+        assert!(
+            e.to_string().contains("choose auto") && e.exit_code() == 2,
+            "{e}"
+        );
         assert!(
             parse_adapter("discrete:x")
                 .unwrap_err()
+                .to_string()
                 .contains("bad adapter index")
         );
         assert!(parse_adapter("cpu:1").is_err());
@@ -330,16 +345,18 @@ mod tests {
     #[test]
     fn missing_and_unknown_backends_say_what_to_do() {
         let e = device("tpu").unwrap_err();
-        assert!(e.starts_with("unknown backend 'tpu'"), "{e}");
+        assert!(e.to_string().starts_with("unknown backend 'tpu'"), "{e}");
+        assert_eq!(e.exit_code(), 2);
         for (name, feature) in KNOWN {
             if !compiled().contains(&name) {
-                let e = device(name).unwrap_err();
+                let e = device(name).unwrap_err().to_string();
                 assert!(e.contains(&format!("--features {feature}")), "{e}");
             }
         }
         assert!(
             device("flex:cpu")
                 .unwrap_err()
+                .to_string()
                 .contains("takes no device selector")
         );
     }

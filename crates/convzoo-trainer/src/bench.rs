@@ -1,8 +1,11 @@
 //! Throughput benchmark of every model: training steps (forward, cross-entropy, backward, SGD
 //! update) and inference, in images per second (median over timed steps after warm-up), with
-//! the process's peak resident memory. `convzoo bench` runs each model in a process of its own
-//! so that the peak memory is the model's.
+//! the process's peak resident memory. [`compare`] runs each model in a process of its own
+//! (`convzoo bench --single`) so that the peak memory is the model's, optionally alternating
+//! with d2l's PyTorch model (`bench/pytorch/bench.py`).
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -13,6 +16,8 @@ use convzoo_models::{Model, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::backend;
+use crate::error::{Error, Result};
+use crate::step::{forward_loss, train_step};
 
 /// One model's figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,8 +66,8 @@ struct Setup {
     input: [usize; 3],
 }
 
-fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Setup, String> {
-    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Setup> {
+    let config = ModelConfig::from_name(name)?;
     let info = config.info();
     let device = backend::device(backend_name)?;
     let ad = device.clone().autodiff();
@@ -76,15 +81,16 @@ fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Se
 }
 
 /// Training steps of model `name` in this process: `warmup` untimed then `steps` timed, each
-/// forward + cross-entropy + backward + SGD update, synchronised. Returns the trained model
-/// and the timed steps' seconds. Run it under a profiler with `convzoo bench --profile`.
+/// a [`train_step`] (forward, cross-entropy, backward, SGD update), synchronised. Returns the
+/// trained model, the batch size and the timed steps' seconds. Run it under a profiler with
+/// `convzoo bench --profile`.
 pub fn train_steps(
     name: &str,
     backend_name: &str,
     batch_size: Option<usize>,
     steps: usize,
     warmup: usize,
-) -> Result<(Model, usize, Vec<f64>), String> {
+) -> Result<(Model, usize, Vec<f64>)> {
     let Setup {
         mut model,
         ad,
@@ -100,12 +106,9 @@ pub fn train_steps(
     let mut times = Vec::new();
     for step in 0..warmup + steps {
         let started = Instant::now();
-        let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
-        loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(0.01, model, grads);
+        (model, _) = train_step(model, &mut optim, &loss_fn, x.clone(), y.clone(), 0.01);
         // Wait for the update to finish before stopping the clock.
-        ad.sync().map_err(|e| format!("{e:?}"))?;
+        ad.sync().map_err(Error::burn)?;
         if step >= warmup {
             times.push(started.elapsed().as_secs_f64());
         }
@@ -120,13 +123,10 @@ pub fn bench_model(
     batch_size: Option<usize>,
     steps: usize,
     warmup: usize,
-) -> Result<BenchResult, String> {
+) -> Result<BenchResult> {
     let (model, bs, train_times) = train_steps(name, backend_name, batch_size, steps, warmup)?;
     let device = backend::device(backend_name)?;
-    let [c, h, w] = ModelConfig::from_name(name)
-        .map_err(|e| e.to_string())?
-        .info()
-        .input;
+    let [c, h, w] = ModelConfig::from_name(name)?.info().input;
     let eval = model.valid();
     let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
     let mut infer_times = Vec::new();
@@ -172,7 +172,7 @@ pub struct StepBreakdown {
     pub batch_size: usize,
     /// Assembling a batch from Fashion-MNIST-sized bytes (28x28, resized on the device).
     pub data: f64,
-    /// Forward pass and loss, until the loss value is read.
+    /// Forward pass and loss, until the loss value and the correct count are read.
     pub forward: f64,
     /// Backward pass (gradients of every parameter).
     pub backward: f64,
@@ -187,7 +187,7 @@ pub fn step_breakdown(
     batch_size: Option<usize>,
     steps: usize,
     warmup: usize,
-) -> Result<StepBreakdown, String> {
+) -> Result<StepBreakdown> {
     let Setup {
         mut model,
         ad,
@@ -200,15 +200,15 @@ pub fn step_breakdown(
     let batcher = convzoo_datasets::ImageBatcher::new(Some(h));
     let mut optim = SgdConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
-    let sync = |d: &burn::tensor::Device| d.sync().map_err(|e| format!("{e:?}"));
+    let sync = |d: &burn::tensor::Device| d.sync().map_err(Error::burn);
     let mut parts: [Vec<f64>; 4] = Default::default();
     for step in 0..warmup + steps {
         let t0 = Instant::now();
         let batch = batcher.batch_indices(&set, &indices, &ad, 0);
         sync(&ad)?;
         let t1 = Instant::now();
-        let loss = loss_fn.forward(model.forward(batch.images), batch.labels);
-        loss.clone().into_scalar::<f32>();
+        // The parts of `train_step`, each timed.
+        let (loss, _) = forward_loss(&model, &loss_fn, batch.images, batch.labels);
         let t2 = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         sync(&ad)?;
@@ -244,7 +244,7 @@ pub fn layer_times(
     batch_size: Option<usize>,
     steps: usize,
     warmup: usize,
-) -> Result<Vec<(String, f64)>, String> {
+) -> Result<Vec<(String, f64)>> {
     let Setup {
         model,
         ad,
@@ -256,11 +256,9 @@ pub fn layer_times(
     let mut runs: Vec<Vec<f64>> = Vec::new();
     let mut names = Vec::new();
     for step in 0..warmup + steps {
-        ad.sync().map_err(|e| format!("{e:?}"))?;
+        ad.sync().map_err(Error::burn)?;
         let mut probe = convzoo_blocks::Probe::timed();
-        model
-            .forward_probed(x.clone(), &mut probe)
-            .map_err(|e| e.to_string())?;
+        model.forward_probed(x.clone(), &mut probe)?;
         if step >= warmup {
             runs.push(probe.seconds.unwrap_or_default());
             names = probe.layers.into_iter().map(|l| l.name).collect();
@@ -271,4 +269,108 @@ pub fn layer_times(
         .enumerate()
         .map(|(i, n)| (n, median(runs.iter().map(|r| r[i]).collect())))
         .collect())
+}
+
+/// What [`compare`] measures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The `convzoo` executable that measures one model (`bench --single`).
+    pub convzoo: PathBuf,
+    /// Registry model names, in order.
+    pub models: Vec<String>,
+    /// Burn backend.
+    pub backend: String,
+    /// Images per step (`None`: each model's bench batch).
+    pub batch_size: Option<usize>,
+    /// Timed steps.
+    pub steps: usize,
+    /// Untimed warm-up steps.
+    pub warmup: usize,
+    /// Also measure d2l's PyTorch model, with this Python (`None`: do not).
+    pub pytorch: Option<String>,
+}
+
+/// One model's figures, and PyTorch's beside them where measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// convzoo's.
+    pub ours: BenchResult,
+    /// d2l's PyTorch model's (`None`: not asked for, or no counterpart).
+    pub pytorch: Option<BenchResult>,
+}
+
+/// The Python that runs the PyTorch benchmark: `$CONVZOO_TORCH_PYTHON`, else `python3`.
+pub fn torch_python() -> String {
+    std::env::var("CONVZOO_TORCH_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// The PyTorch benchmark script (`bench/pytorch/bench.py` of the workspace).
+pub fn pytorch_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/pytorch/bench.py")
+}
+
+/// Measures every model of `plan`, each in a process of its own, PyTorch's (if asked for)
+/// right after it; `each` is called with every comparison as soon as it is measured.
+pub fn compare(plan: &Plan, each: &mut dyn FnMut(&Comparison)) -> Result<Vec<Comparison>> {
+    let common = |cmd: &mut Command, model: &str| {
+        cmd.args([
+            "--model",
+            model,
+            "--steps",
+            &plan.steps.to_string(),
+            "--warmup",
+            &plan.warmup.to_string(),
+        ]);
+        if let Some(bs) = plan.batch_size {
+            cmd.args(["--batch-size", &bs.to_string()]);
+        }
+    };
+    let run = |cmd: &mut Command, program: &str| {
+        cmd.output().map_err(|source| Error::Spawn {
+            program: program.into(),
+            source,
+        })
+    };
+    let script = pytorch_script();
+    let mut results = Vec::new();
+    for name in &plan.models {
+        let mut cmd = Command::new(&plan.convzoo);
+        cmd.args(["bench", "--single", "--backend", &plan.backend]);
+        common(&mut cmd, name);
+        let ours = parse_result(run(&mut cmd, &plan.convzoo.display().to_string())?, name)?;
+        let pytorch = match (&plan.pytorch, d2l_name(name)) {
+            (Some(python), Some(d2l)) => {
+                let mut cmd = Command::new(python);
+                cmd.arg(&script).args(["--d2l-name", d2l]);
+                common(&mut cmd, name);
+                Some(parse_result(
+                    run(&mut cmd, python)?,
+                    &format!("{name} (pytorch)"),
+                )?)
+            }
+            _ => None,
+        };
+        let comparison = Comparison { ours, pytorch };
+        each(&comparison);
+        results.push(comparison);
+    }
+    Ok(results)
+}
+
+/// The result a benchmark process printed as its last line of JSON.
+fn parse_result(out: Output, what: &str) -> Result<BenchResult> {
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::BenchFailed {
+            what: what.into(),
+            reason: err.lines().last().unwrap_or("failed").into(),
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).map_err(|source| Error::BenchOutput {
+        what: what.into(),
+        source,
+        line: line.into(),
+    })
 }

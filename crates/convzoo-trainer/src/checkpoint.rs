@@ -13,6 +13,7 @@ use burn::tensor::Bytes;
 use convzoo_models::Model;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use crate::metrics::Metrics;
 
@@ -49,36 +50,27 @@ struct Pointer {
     latest: String,
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> String + '_ {
-    move |e| format!("{}: {e}", path.display())
-}
-
 /// Saves a checkpoint of `model`, `optim` and `state` in the run directory `run`.
 pub fn save(
     run: &Path,
     model: &Model,
     optim: &ModuleOptimizer,
     state: &LoopState,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf> {
     let root = run.join("checkpoints");
-    std::fs::create_dir_all(&root).map_err(io(&root))?;
+    std::fs::create_dir_all(&root).map_err(Error::io(&root))?;
     let name = format!("step-{:08}", state.global_step);
     let tmp = root.join(format!(".{name}.tmp"));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let model_bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| e.to_string())?;
-    write_atomic(&tmp.join("model.bpk"), &model_bytes)?;
-    let optim_bytes = optim.into_bytes().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
+    save_weights(&tmp.join("model.bpk"), model)?;
+    let optim_bytes = optim.into_bytes().map_err(|e| Error::Burn(e.to_string()))?;
     write_atomic(&tmp.join("optim.bin"), &optim_bytes)?;
     let json = serde_json::to_string_pretty(state).expect("state serialises");
     write_atomic(&tmp.join("state.json"), json.as_bytes())?;
     let dir = root.join(&name);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
+    std::fs::rename(&tmp, &dir).map_err(Error::io(&dir))?;
     let pointer = serde_json::to_string(&Pointer {
         latest: format!("checkpoints/{name}"),
     })
@@ -106,16 +98,18 @@ fn prune(root: &Path, keep: usize) {
 }
 
 /// The latest checkpoint directory of run `run`.
-pub fn latest(run: &Path) -> Result<PathBuf, String> {
+pub fn latest(run: &Path) -> Result<PathBuf> {
     let path = run.join("checkpoint.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{}: no checkpoint to resume from ({e}); is this a convzoo run directory?",
-            path.display()
-        )
-    })?;
-    let pointer: Pointer = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: corrupt checkpoint pointer: {e}", path.display()))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(source) => return Err(Error::NoCheckpoint { path, source }),
+    };
+    let pointer: Pointer =
+        serde_json::from_str(&text).map_err(|source| Error::CorruptCheckpoint {
+            path,
+            what: "pointer",
+            source,
+        })?;
     Ok(run.join(pointer.latest))
 }
 
@@ -125,54 +119,67 @@ pub fn load(
     model_name: &str,
     model: Model,
     optim: ModuleOptimizer,
-) -> Result<(Model, ModuleOptimizer, LoopState), String> {
+) -> Result<(Model, ModuleOptimizer, LoopState)> {
     let state_path = dir.join("state.json");
-    let text = std::fs::read_to_string(&state_path).map_err(io(&state_path))?;
-    let state: LoopState = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: corrupt checkpoint state: {e}", state_path.display()))?;
+    let text = std::fs::read_to_string(&state_path).map_err(Error::io(&state_path))?;
+    let state: LoopState =
+        serde_json::from_str(&text).map_err(|source| Error::CorruptCheckpoint {
+            path: state_path.clone(),
+            what: "state",
+            source,
+        })?;
     if state.format != FORMAT {
-        return Err(format!(
-            "{}: checkpoint format {} is not {FORMAT}",
-            state_path.display(),
-            state.format
-        ));
+        return Err(Error::CheckpointFormat {
+            path: state_path,
+            found: state.format,
+            expected: FORMAT,
+        });
     }
     if state.model != model_name {
-        return Err(format!(
-            "{}: the checkpoint is of model '{}', not '{model_name}'",
-            dir.display(),
-            state.model
-        ));
+        return Err(Error::ModelMismatch {
+            path: dir.into(),
+            what: "checkpoint",
+            found: state.model,
+            expected: model_name.into(),
+        });
     }
     let model = load_weights(&dir.join("model.bpk"), model)?;
     let optim_path = dir.join("optim.bin");
-    let bytes = std::fs::read(&optim_path).map_err(io(&optim_path))?;
+    let bytes = std::fs::read(&optim_path).map_err(Error::io(&optim_path))?;
     let optim = optim
         .from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| format!("{}: unreadable optimiser state: {e}", optim_path.display()))?;
+        .map_err(|e| Error::UnreadableOptimizer {
+            path: optim_path,
+            reason: e.to_string(),
+        })?;
     Ok((model, optim, state))
 }
 
 /// Loads weights saved by [`save_weights`] or a checkpoint into `model`.
-pub fn load_weights(path: &Path, model: Model) -> Result<Model, String> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| format!("{}: not a readable weights file: {e}", path.display()))?;
+pub fn load_weights(path: &Path, model: Model) -> Result<Model> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
+        Error::UnreadableWeights {
+            path: path.into(),
+            reason: e.to_string(),
+        }
+    })?;
     let name = model.name();
-    model.try_load_record(record).map_err(|e| {
-        format!(
-            "{}: the weights do not fit model '{name}': {e}",
-            path.display()
-        )
-    })
+    model
+        .try_load_record(record)
+        .map_err(|e| Error::WeightsMismatch {
+            path: path.into(),
+            model: name.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Writes `model`'s weights to `path` atomically (Burn's burnpack format).
-pub fn save_weights(path: &Path, model: &Model) -> Result<(), String> {
+pub fn save_weights(path: &Path, model: &Model) -> Result<()> {
     let bytes = model
         .clone()
         .into_record()
         .into_bytes()
-        .map_err(|e| e.to_string())?;
-    write_atomic(path, &bytes)
+        .map_err(|e| Error::Burn(e.to_string()))?;
+    Ok(write_atomic(path, &bytes)?)
 }

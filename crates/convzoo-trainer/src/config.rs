@@ -8,6 +8,8 @@ use convzoo_models::{ModelConfig, find};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+
 /// Optimisers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -127,10 +129,58 @@ pub struct Overrides {
 
 impl Overrides {
     /// Reads overrides from a JSON file.
-    pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: invalid config: {e}", path.display()))
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.into(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| Error::ConfigParse {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// The flags among these overrides that are set, as `--name`, in declaration order.
+    pub fn given(&self) -> Vec<&'static str> {
+        let Overrides {
+            model,
+            epochs,
+            batch_size,
+            lr,
+            optimizer,
+            momentum,
+            weight_decay,
+            lr_schedule,
+            resize,
+            limit_train,
+            limit_test,
+            seed,
+            backend,
+            data_dir,
+            checkpoint_every,
+            batch_norm,
+        } = self;
+        [
+            ("--model", model.is_some()),
+            ("--epochs", epochs.is_some()),
+            ("--batch-size", batch_size.is_some()),
+            ("--lr", lr.is_some()),
+            ("--optimizer", optimizer.is_some()),
+            ("--momentum", momentum.is_some()),
+            ("--weight-decay", weight_decay.is_some()),
+            ("--lr-schedule", lr_schedule.is_some()),
+            ("--resize", resize.is_some()),
+            ("--limit-train", limit_train.is_some()),
+            ("--limit-test", limit_test.is_some()),
+            ("--seed", seed.is_some()),
+            ("--backend", backend.is_some()),
+            ("--data-dir", data_dir.is_some()),
+            ("--checkpoint-every", checkpoint_every.is_some()),
+            ("--batch-norm", batch_norm.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect()
     }
 
     /// `self`, with the values set in `other` replacing its own.
@@ -156,9 +206,9 @@ impl Overrides {
     }
 
     /// The configuration: the model's d2l recipe with these overrides applied, checked.
-    pub fn resolve(self, default_backend: &str) -> Result<TrainConfig, String> {
+    pub fn resolve(self, default_backend: &str) -> Result<TrainConfig> {
         let model = self.model.unwrap_or_else(|| "lenet".into());
-        let info = find(&model).map_err(|e| e.to_string())?;
+        let info = find(&model)?;
         let r = info.recipe;
         let config = TrainConfig {
             model,
@@ -185,22 +235,24 @@ impl Overrides {
 
 impl TrainConfig {
     /// Reads the `config.json` of the run directory `run`.
-    pub fn read_from_run(run: &Path) -> Result<Self, String> {
+    pub fn read_from_run(run: &Path) -> Result<Self> {
         let path = run.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "{}: cannot read ({e}); is {} a convzoo run directory?",
-                path.display(),
-                run.display()
-            )
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{}: invalid run configuration: {e}", path.display()))
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => {
+                return Err(Error::NotARun {
+                    path,
+                    run: run.into(),
+                    source,
+                });
+            }
+        };
+        serde_json::from_str(&text).map_err(|source| Error::BadRunConfig { path, source })
     }
 
     /// The model's configuration: the registry's, with this run's batch norm.
-    pub fn model_config(&self) -> Result<ModelConfig, String> {
-        let config = ModelConfig::from_name(&self.model).map_err(|e| e.to_string())?;
+    pub fn model_config(&self) -> Result<ModelConfig> {
+        let config = ModelConfig::from_name(&self.model)?;
         Ok(match self.batch_norm {
             Some(kind) => config.with_batch_norm(kind),
             None => config,
@@ -208,35 +260,41 @@ impl TrainConfig {
     }
 
     /// Checks values that flags and files can get wrong.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<()> {
+        let bad = |flag, problem| Err(Error::BadValue { flag, problem });
         let positive = [
             ("--epochs", self.epochs),
             ("--batch-size", self.batch_size),
             ("--resize", self.resize),
         ];
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{flag} must be at least 1"));
+            return bad(flag, "must be at least 1".into());
         }
-        let model =
-            convzoo_models::ModelConfig::from_name(&self.model).map_err(|e| e.to_string())?;
+        let model = ModelConfig::from_name(&self.model)?;
         model
             .input_spec()
             .check(&self.model, &[1, 1, self.resize, self.resize])
-            .map_err(|e| format!("--resize {}: {e}", self.resize))?;
+            .map_err(|source| Error::BadResize {
+                resize: self.resize,
+                source,
+            })?;
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(format!("--lr must be a positive number, got {}", self.lr));
+            return bad(
+                "--lr",
+                format!("must be a positive number, got {}", self.lr),
+            );
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(format!(
-                "--momentum must be in [0, 1), got {}",
-                self.momentum
-            ));
+            return bad(
+                "--momentum",
+                format!("must be in [0, 1), got {}", self.momentum),
+            );
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(format!(
-                "--weight-decay must be >= 0, got {}",
-                self.weight_decay
-            ));
+            return bad(
+                "--weight-decay",
+                format!("must be >= 0, got {}", self.weight_decay),
+            );
         }
         Ok(())
     }
@@ -285,7 +343,11 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        let bad = |o: Overrides| o.resolve("flex").unwrap_err();
+        let bad = |o: Overrides| {
+            let e = o.resolve("flex").unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{e}");
+            e.to_string()
+        };
         assert!(
             bad(Overrides {
                 model: Some("lenet5".into()),
@@ -319,6 +381,17 @@ mod tests {
                 .unwrap_err()
                 .contains("burn, scratch, pytorch")
         );
+    }
+
+    #[test]
+    fn given_flags_are_named() {
+        let o = Overrides {
+            seed: Some(3),
+            optimizer: Some(OptimizerKind::Adam),
+            ..Overrides::default()
+        };
+        assert_eq!(o.given(), ["--optimizer", "--seed"]);
+        assert!(Overrides::default().given().is_empty());
     }
 
     #[test]

@@ -1,25 +1,12 @@
-//! Files: atomic writes and run directories that never overwrite earlier runs.
+//! Files: atomic writes (the one helper, from `convzoo-datasets`) and run directories that
+//! never overwrite earlier runs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to
-/// disk, then renamed over `path`. A crash leaves either the old file or the new one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
-    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(fail)
-}
+pub use convzoo_datasets::{write_atomic, write_atomic_with};
+
+use crate::error::{Error, Result};
 
 /// `YYYYmmdd-HHMMSS` in UTC for `secs` since the Unix epoch.
 pub fn timestamp(secs: u64) -> String {
@@ -44,20 +31,21 @@ pub fn timestamp(secs: u64) -> String {
 
 /// A new run directory: `out` if given (it must not hold files yet), else
 /// `runs/<model>-<timestamp>` with a numeric suffix if that exists.
-pub fn new_run_dir(out: Option<&Path>, model: &str) -> Result<PathBuf, String> {
+pub fn new_run_dir(out: Option<&Path>, model: &str) -> Result<PathBuf> {
+    let create = |dir: &Path| {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: dir.into(),
+            source,
+        })
+    };
     if let Some(dir) = out {
         let used = std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
             .unwrap_or(false);
         if used {
-            return Err(format!(
-                "{} already holds files; continue that run with `--resume {}` or choose another --out",
-                dir.display(),
-                dir.display()
-            ));
+            return Err(Error::RunDirInUse { dir: dir.into() });
         }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        create(dir)?;
         return Ok(dir.to_path_buf());
     }
     let secs = SystemTime::now()
@@ -70,7 +58,7 @@ pub fn new_run_dir(out: Option<&Path>, model: &str) -> Result<PathBuf, String> {
         dir = PathBuf::from(format!("{}-{n}", base.display()));
         n += 1;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    create(&dir)?;
     Ok(dir)
 }
 
@@ -86,16 +74,12 @@ mod tests {
     }
 
     #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = std::env::temp_dir().join(format!("convzoo-atomic-{}", std::process::id()));
+    fn used_run_directory_is_refused_never_emptied() {
+        let dir = std::env::temp_dir().join(format!("convzoo-used-run-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.json");
         write_atomic(&p, b"1").unwrap();
-        write_atomic(&p, b"2").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"2");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        // A used --out directory is refused, never emptied.
-        let err = new_run_dir(Some(&dir), "lenet").unwrap_err();
+        let err = new_run_dir(Some(&dir), "lenet").unwrap_err().to_string();
         assert!(err.contains("already holds files"), "{err}");
         assert!(p.exists());
         std::fs::remove_dir_all(dir).unwrap();

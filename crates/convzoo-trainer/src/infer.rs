@@ -11,10 +11,12 @@ use convzoo_models::Model;
 use crate::backend;
 use crate::checkpoint::load_weights;
 use crate::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::observe::Observer;
 use crate::train::{accuracy, load_split};
 
 /// A run's configuration and its trained model (in inference mode).
-pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, Model), String> {
+pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, Model)> {
     let mut config = TrainConfig::read_from_run(run)?;
     if let Some(b) = backend_name {
         config.backend = b.to_string();
@@ -23,27 +25,28 @@ pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, 
     let model = config.model_config()?.init(&device);
     let weights = run.join("model.bpk");
     if !weights.exists() {
-        return Err(format!(
-            "{}: no final weights; the run has not finished (continue it with --resume {})",
-            weights.display(),
-            run.display()
-        ));
+        return Err(Error::NotFinished {
+            weights,
+            run: run.into(),
+        });
     }
     Ok((config, load_weights(&weights, model)?.valid()))
 }
 
-/// Test accuracy of the run in `run` on (the first `limit` images of) the test set.
+/// Test accuracy of the run in `run` on (the first `limit` images of) the test set; a
+/// download of the data is reported to `observer`.
 pub fn evaluate(
     run: &Path,
     limit: usize,
     data_dir: Option<PathBuf>,
     backend_name: Option<&str>,
-) -> Result<(TrainConfig, usize, f64), String> {
+    observer: &mut impl Observer,
+) -> Result<(TrainConfig, usize, f64)> {
     let (mut config, model) = open_run(run, backend_name)?;
     if data_dir.is_some() {
         config.data_dir = data_dir;
     }
-    let test = load_split(&config, Split::Test, limit)?;
+    let test = load_split(&config, Split::Test, limit, observer)?;
     let device = backend::device(&config.backend)?;
     let acc = accuracy(
         &model,
@@ -67,14 +70,14 @@ pub struct Prediction {
 }
 
 /// The `k` most probable classes for each image, most probable first.
-pub fn predict(run: &Path, images: &[PathBuf], k: usize) -> Result<Vec<Vec<Prediction>>, String> {
+pub fn predict(run: &Path, images: &[PathBuf], k: usize) -> Result<Vec<Vec<Prediction>>> {
     let (config, model) = open_run(run, None)?;
     let device = backend::device(&config.backend)?;
     let classes = convzoo_datasets::FASHION_MNIST.classes;
     let mut out = Vec::new();
     for path in images {
         // Fashion-MNIST's form: greyscale 28x28, then the run's resize.
-        let (bytes, shape) = read_image(path, 1, Some([28, 28])).map_err(|e| e.to_string())?;
+        let (bytes, shape) = read_image(path, 1, Some([28, 28]))?;
         let floats: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
         let x = Tensor::<4>::from_data(
             TensorData::new(floats, [1, shape[0], shape[1], shape[2]]),
@@ -84,7 +87,7 @@ pub fn predict(run: &Path, images: &[PathBuf], k: usize) -> Result<Vec<Vec<Predi
         let probs: Vec<f32> = softmax(model.forward(x), 1)
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(Error::burn)?;
         let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.push(

@@ -13,20 +13,22 @@ use safetensors::tensor::{Dtype, TensorView};
 use crate::checkpoint::{load_weights, save_weights};
 use crate::config::Overrides;
 use crate::config::TrainConfig;
-use crate::files::{new_run_dir, write_atomic};
+use crate::error::{Error, Result};
+use crate::files::{new_run_dir, write_atomic, write_atomic_with};
 
 /// Loads weights for registry model `name` from `weights`: a run directory, a Burn weights file
 /// (`.bpk`), or PyTorch weights with d2l's names (`.safetensors`, `.pt`, `.pth`).
-pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model, String> {
-    let config = ModelConfig::from_name(name).map_err(|e| e.to_string())?;
+pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model> {
+    let config = ModelConfig::from_name(name)?;
     if weights.is_dir() {
         let run_config = TrainConfig::read_from_run(weights)?;
         if run_config.model != name {
-            return Err(format!(
-                "{}: the run is of model '{}', not '{name}'",
-                weights.display(),
-                run_config.model
-            ));
+            return Err(Error::ModelMismatch {
+                path: weights.into(),
+                what: "run",
+                found: run_config.model,
+                expected: name.into(),
+            });
         }
         let model = run_config.model_config()?.init(device);
         return load_weights(&weights.join("model.bpk"), model);
@@ -34,17 +36,12 @@ pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model, St
     if weights.extension().is_some_and(|e| e == "bpk") {
         return load_weights(weights, config.init(device));
     }
-    load_torch(config.init(device), &config, weights).map_err(|e| e.to_string())
+    Ok(load_torch(config.init(device), &config, weights)?)
 }
 
 /// Imports PyTorch weights of model `name` into a new run directory that `eval` and `predict`
 /// accept. Returns the directory.
-pub fn import(
-    name: &str,
-    from: &Path,
-    out: Option<&Path>,
-    device: &Device,
-) -> Result<PathBuf, String> {
+pub fn import(name: &str, from: &Path, out: Option<&Path>, device: &Device) -> Result<PathBuf> {
     let model = load_any(name, from, device)?;
     let config = Overrides {
         model: Some(name.into()),
@@ -59,14 +56,14 @@ pub fn import(
 }
 
 /// Exports the weights of run `run` as safetensors with d2l's PyTorch key names.
-pub fn export(run: &Path, out: &Path, device: &Device) -> Result<(), String> {
+pub fn export(run: &Path, out: &Path, device: &Device) -> Result<()> {
     let config = TrainConfig::read_from_run(run)?;
     let model = load_any(&config.model, run, device)?;
     let model_config = config.model_config()?;
     // Written next to the target, then renamed into place.
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-    save_safetensors(&model, &model_config, &tmp).map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))
+    Ok(write_atomic_with(out, |tmp| {
+        save_safetensors(&model, &model_config, tmp)
+    })?)
 }
 
 /// Runs model `name` with `weights` in inference mode on the tensor `input` ([N, C, H, W], f32)
@@ -77,21 +74,24 @@ pub fn infer(
     input_path: &Path,
     output_path: &Path,
     device: &Device,
-) -> Result<[usize; 2], String> {
+) -> Result<[usize; 2]> {
     let model = load_any(name, weights, device)?.valid();
-    let bytes = std::fs::read(input_path).map_err(|e| format!("{}: {e}", input_path.display()))?;
+    let bytes = std::fs::read(input_path).map_err(Error::io(input_path))?;
+    let bad = |problem: String| Error::TensorFile {
+        path: input_path.into(),
+        problem,
+    };
     let file = SafeTensors::deserialize(&bytes)
-        .map_err(|e| format!("{}: not a safetensors file: {e}", input_path.display()))?;
+        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
     let input = file
         .tensor("input")
-        .map_err(|_| format!("{}: no tensor named 'input'", input_path.display()))?;
+        .map_err(|_| bad("no tensor named 'input'".into()))?;
     if input.dtype() != Dtype::F32 || input.shape().len() != 4 {
-        return Err(format!(
-            "{}: 'input' must be f32 [N, C, H, W], found {:?} {:?}",
-            input_path.display(),
-            input.dtype(),
-            input.shape()
-        ));
+        return Err(Error::BadInputTensor {
+            path: input_path.into(),
+            dtype: input.dtype(),
+            shape: input.shape().to_vec(),
+        });
     }
     let values: Vec<f32> = input
         .data()
@@ -99,17 +99,21 @@ pub fn infer(
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     let x = Tensor::<4>::from_data(TensorData::new(values, input.shape().to_vec()), device);
-    let logits = model.try_forward(x).map_err(|e| e.to_string())?;
+    let logits = model.try_forward(x)?;
     let dims = logits.dims();
     let data: Vec<u8> = logits
         .into_data()
         .try_to_vec::<f32>()
-        .map_err(|e| format!("{e:?}"))?
+        .map_err(Error::burn)?
         .iter()
         .flat_map(|v| v.to_le_bytes())
         .collect();
-    let view = TensorView::new(Dtype::F32, dims.to_vec(), &data).map_err(|e| e.to_string())?;
-    let out = safetensors::serialize([("logits", view)], None).map_err(|e| e.to_string())?;
+    let unwritable = |e: safetensors::SafeTensorError| Error::TensorFile {
+        path: output_path.into(),
+        problem: e.to_string(),
+    };
+    let view = TensorView::new(Dtype::F32, dims.to_vec(), &data).map_err(unwritable)?;
+    let out = safetensors::serialize([("logits", view)], None).map_err(unwritable)?;
     write_atomic(output_path, &out)?;
     Ok(dims)
 }

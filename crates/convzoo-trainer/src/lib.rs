@@ -6,9 +6,13 @@
 //! mode. A run directory holds `config.json`, `metrics.json`/`metrics.csv`, `curves.svg`/
 //! `curves.png`, checkpoints (resumable mid-epoch, bit for bit on the CPU) and `model.bpk`.
 //!
+//! The library never prints: a run reports what happens as [`observe::Event`]s to an
+//! [`observe::Observer`], and every failure is an [`Error`] that knows its exit status.
+//!
 //! # Example
 //! ```no_run
 //! use convzoo_trainer::config::Overrides;
+//! use convzoo_trainer::observe::Event;
 //!
 //! // LeNet with d2l's recipe for one epoch on the first 2,048 images.
 //! let config = Overrides {
@@ -17,9 +21,14 @@
 //!     ..Overrides::default()
 //! }
 //! .resolve("flex")?;
-//! let run = convzoo_trainer::train::start(config, None)?;
-//! println!("metrics in {}", run.join("metrics.json").display());
-//! # Ok::<(), String>(())
+//! let mut epochs = Vec::new();
+//! let run = convzoo_trainer::train::start_with(config, None, &mut |e: &Event| {
+//!     if let Event::Epoch { metrics, .. } = e {
+//!         epochs.push(metrics.clone());
+//!     }
+//! })?;
+//! assert!(run.join("metrics.json").is_file() && epochs.len() == 1);
+//! # Ok::<(), convzoo_trainer::Error>(())
 //! ```
 #![warn(missing_docs)]
 
@@ -28,9 +37,14 @@ pub mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
+pub mod error;
 pub mod files;
 pub mod infer;
 pub mod interop;
 pub mod metrics;
+pub mod observe;
 pub mod plot;
+pub mod step;
 pub mod train;
+
+pub use error::{Error, Result};

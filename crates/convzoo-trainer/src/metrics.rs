@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
 use crate::files::write_atomic;
 
 /// The metrics of one epoch, as d2l prints them.
@@ -37,7 +38,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Writes `metrics.json` and `metrics.csv` into `dir`, atomically.
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
+    pub fn write(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("metrics serialise");
         write_atomic(&dir.join("metrics.json"), json.as_bytes())?;
         let mut csv =
@@ -49,7 +50,7 @@ impl Metrics {
                 e.epoch, e.train_loss, e.train_acc, e.test_acc, e.seconds, e.train_images_per_sec
             );
         }
-        write_atomic(&dir.join("metrics.csv"), csv.as_bytes())
+        Ok(write_atomic(&dir.join("metrics.csv"), csv.as_bytes())?)
     }
 }
 

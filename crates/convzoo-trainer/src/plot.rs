@@ -7,6 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
+use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use crate::metrics::{EpochMetrics, Metrics};
 
@@ -18,7 +19,7 @@ const FONTS: [&str; 4] = [
     "/System/Library/Fonts/Supplemental/Arial.ttf",
 ];
 
-fn ensure_font() -> Result<(), String> {
+fn ensure_font() -> Result<()> {
     static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *FONT.get_or_init(|| {
         FONTS
@@ -36,15 +37,15 @@ fn ensure_font() -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(Error::Plot(format!(
             "no font found for the plots (looked for {}); install fonts-dejavu-core",
             FONTS[0]
-        ))
+        )))
     }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, m: &Metrics) -> Result<(), String> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, m: &Metrics) -> Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| Error::Plot(e.to_string());
     root.fill(&WHITE).map_err(err)?;
     let last = m.epochs.len().max(2) as f64;
     let top = m
@@ -100,7 +101,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, m: &Metrics) -> Result
 }
 
 /// Writes `curves.svg` and `curves.png` into `dir`, atomically.
-pub fn write_curves(dir: &Path, m: &Metrics) -> Result<(), String> {
+pub fn write_curves(dir: &Path, m: &Metrics) -> Result<()> {
     ensure_font()?;
     let (w, h) = (720u32, 480u32);
     let mut svg = String::new();
@@ -117,8 +118,8 @@ pub fn write_curves(dir: &Path, m: &Metrics) -> Result<(), String> {
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
         .write_image(&rgb, w, h, image::ExtendedColorType::Rgb8)
-        .map_err(|e| format!("curves.png: {e}"))?;
-    write_atomic(&dir.join("curves.png"), &png)
+        .map_err(|e| Error::Plot(format!("curves.png: {e}")))?;
+    Ok(write_atomic(&dir.join("curves.png"), &png)?)
 }
 
 use image::ImageEncoder;

@@ -7,7 +7,6 @@
 //! learning rate and partial-epoch sums are all functions of what the checkpoint stores; and
 //! the metrics are d2l's (example-weighted, written as `metrics.json`), not burn-train's.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,8 +14,8 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
-use burn::tensor::{Device, Int, Tensor};
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
+use burn::tensor::Device;
 use convzoo_datasets::{
     FASHION_MNIST, ImageBatcher, ImageSet, Split, SplitMix64, batch_ranges, epoch_order,
 };
@@ -25,9 +24,12 @@ use convzoo_models::Model;
 use crate::backend;
 use crate::checkpoint::{self, FORMAT, LoopState};
 use crate::config::{OptimizerKind, TrainConfig};
+use crate::error::{Error, Result};
 use crate::files::{new_run_dir, write_atomic};
 use crate::metrics::{EpochMetrics, Metrics};
+use crate::observe::{Event, Observer, Quiet};
 use crate::plot::write_curves;
+pub use crate::step::{StepStats, count_correct, train_step};
 
 /// The optimiser of `c`, with PyTorch's conventions (no momentum dampening, Adam epsilon 1e-8).
 pub fn optimizer(c: &TrainConfig) -> ModuleOptimizer {
@@ -51,18 +53,18 @@ pub fn optimizer(c: &TrainConfig) -> ModuleOptimizer {
     }
 }
 
-/// Loads `split` of Fashion-MNIST as the config says, keeping the first `limit` images.
-pub fn load_split(c: &TrainConfig, split: Split, limit: usize) -> Result<ImageSet, String> {
-    let set = FASHION_MNIST
-        .load(split, c.data_dir.as_deref())
-        .map_err(|e| e.to_string())?;
+/// Loads `split` of Fashion-MNIST as the config says, keeping the first `limit` images; a
+/// download (the last fall-back) is reported to `observer`.
+pub fn load_split(
+    c: &TrainConfig,
+    split: Split,
+    limit: usize,
+    observer: &mut impl Observer,
+) -> Result<ImageSet> {
+    let set = FASHION_MNIST.load_with(split, c.data_dir.as_deref(), &mut |url| {
+        observer.event(&Event::Downloading { url: url.into() })
+    })?;
     Ok(if limit > 0 { set.truncate(limit) } else { set })
-}
-
-/// Number of correct predictions in `logits` for `labels`.
-pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> u64 {
-    let predicted = logits.argmax(1).squeeze_dim::<1>(1);
-    predicted.equal(labels).int().sum().into_scalar::<i64>() as u64
 }
 
 /// Accuracy of `model` (in inference mode, on `device`) over `set`.
@@ -83,49 +85,43 @@ pub fn accuracy(
     correct as f64 / set.len().max(1) as f64
 }
 
-/// Starts a new run in `out` (or `runs/<model>-<time>`) and trains it to the end.
-pub fn start(config: TrainConfig, out: Option<&Path>) -> Result<PathBuf, String> {
+/// Starts a new run in `out` (or `runs/<model>-<time>`) and trains it to the end, silently;
+/// see [`start_with`].
+pub fn start(config: TrainConfig, out: Option<&Path>) -> Result<PathBuf> {
+    start_with(config, out, &mut Quiet)
+}
+
+/// [`start`], reporting what happens to `observer`.
+pub fn start_with(
+    config: TrainConfig,
+    out: Option<&Path>,
+    observer: &mut impl Observer,
+) -> Result<PathBuf> {
     let run = new_run_dir(out, &config.model)?;
     let json = serde_json::to_string_pretty(&config).expect("config serialises");
     write_atomic(&run.join("config.json"), json.as_bytes())?;
-    println!("run directory: {}", run.display());
-    run_loop(&config, &run, false)?;
+    observer.event(&Event::RunDir(run.clone()));
+    run_loop(&config, &run, false, observer)?;
     Ok(run)
 }
 
-/// Continues the run in `run` from its latest checkpoint, with its saved configuration.
-pub fn resume(run: &Path) -> Result<(), String> {
+/// Continues the run in `run` from its latest checkpoint, with its saved configuration,
+/// silently; see [`resume_with`].
+pub fn resume(run: &Path) -> Result<()> {
+    resume_with(run, &mut Quiet)
+}
+
+/// [`resume`], reporting what happens to `observer`.
+pub fn resume_with(run: &Path, observer: &mut impl Observer) -> Result<()> {
     let config = TrainConfig::read_from_run(run)?;
-    println!("resuming {}", run.display());
-    run_loop(&config, run, true)
-}
-
-/// A one-line live status on the terminal (nothing when stderr is not a terminal).
-struct Status {
-    live: bool,
-    last: Instant,
-}
-
-impl Status {
-    fn show(&mut self, line: impl FnOnce() -> String) {
-        if self.live && self.last.elapsed().as_millis() >= 200 {
-            self.last = Instant::now();
-            eprint!("\r\x1b[2K{}", line());
-            let _ = std::io::stderr().flush();
-        }
-    }
-
-    fn clear(&self) {
-        if self.live {
-            eprint!("\r\x1b[2K");
-        }
-    }
+    observer.event(&Event::Resuming(run.into()));
+    run_loop(&config, run, true, observer)
 }
 
 /// Fails early, with the numbers, when a weight tensor of `model` is larger than the biggest
 /// buffer backend `spec` can bind (Mesa's lavapipe: 128 MiB, less than VGG-11's first linear
 /// layer), instead of failing inside the backend at the first step.
-pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<(), String> {
+pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<()> {
     let (Some(limit), Some((path, n))) = (
         backend::max_buffer_bytes(spec),
         convzoo_blocks::largest_tensor(model),
@@ -136,38 +132,35 @@ pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<(), Stri
     if bytes <= limit {
         return Ok(());
     }
-    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    Err(format!(
-        "model '{}' has a {:.0} MiB tensor ({path}), more than the {:.0} MiB this {} can bind \
-         in one buffer; use a GPU with a larger limit or --backend flex",
-        model.name(),
-        mib(bytes),
-        mib(limit),
-        backend::label(spec)
-    ))
+    Err(Error::TensorTooLarge {
+        model: model.name().to_string(),
+        tensor: path.to_string(),
+        bytes,
+        limit,
+        device: backend::label(spec),
+    })
 }
 
-fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
+fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Observer) -> Result<()> {
     let device = backend::device(&c.backend)?;
     let ad = device.clone().autodiff();
     let model_config = c.model_config()?;
     let load_started = Instant::now();
-    let train = load_split(c, Split::Train, c.limit_train)?;
-    let test = load_split(c, Split::Test, c.limit_test)?;
-    println!(
-        "{}: {} training and {} test images of Fashion-MNIST, loaded in {:.2} s; backend {}",
-        c.model,
-        train.len(),
-        test.len(),
-        load_started.elapsed().as_secs_f64(),
-        backend::label(&c.backend)
-    );
+    let train = load_split(c, Split::Train, c.limit_train, observer)?;
+    let test = load_split(c, Split::Test, c.limit_test, observer)?;
+    observer.event(&Event::Loaded {
+        model: c.model.clone(),
+        train: train.len(),
+        test: test.len(),
+        seconds: load_started.elapsed().as_secs_f64(),
+        backend: backend::label(&c.backend),
+    });
     ad.seed(c.seed);
     let mut model = model_config.init(&ad);
     let [channels, ..] = train.shape();
     model
         .check_input(&[1, channels, c.resize, c.resize])
-        .map_err(|e| format!("{e}; set --resize"))?;
+        .map_err(|source| Error::InputNeedsResize { source })?;
     fits_device(&model, &c.backend)?;
     let mut optim = optimizer(c);
     let mut state = LoopState {
@@ -190,12 +183,11 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
     if resume {
         let dir = checkpoint::latest(run)?;
         (model, optim, state) = checkpoint::load(&dir, &c.model, model, optim)?;
-        println!(
-            "continuing at epoch {}, step {} ({})",
-            state.epoch + 1,
-            state.next_step,
-            dir.display()
-        );
+        observer.event(&Event::Resumed {
+            epoch: state.epoch + 1,
+            step: state.next_step,
+            checkpoint: dir.clone(),
+        });
         last_checkpoint = Some(dir);
     }
     let batcher = ImageBatcher::new(Some(c.resize));
@@ -205,10 +197,6 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
     // A loss this far above a uniform guess's (ln of the class count) means divergence, even
     // before it overflows to infinity or NaN.
     let divergence = 100.0 * (model_config.num_classes() as f64).ln();
-    let mut status = Status {
-        live: std::io::stderr().is_terminal(),
-        last: Instant::now(),
-    };
     while state.epoch < c.epochs {
         let epoch = state.epoch;
         let order = epoch_order(n, c.seed, epoch as u64);
@@ -219,42 +207,35 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
             ad.seed(SplitMix64::derive(c.seed, epoch as u64, step as u64).next_u64());
             let len = range.len();
             let batch = batcher.batch_indices(&train, &order[range], &ad, 0);
-            let logits = model.forward(batch.images);
-            let loss = loss_fn.forward(logits.clone(), batch.labels.clone());
-            let loss_value = loss.clone().into_scalar::<f32>() as f64;
             let lr = c.lr_at(epoch, step, steps);
-            if !loss_value.is_finite() || loss_value > divergence {
-                status.clear();
-                let kept = match &last_checkpoint {
-                    Some(dir) => format!("the last good checkpoint is kept in {}", dir.display()),
-                    None => "no checkpoint had been written yet".into(),
-                };
-                return Err(format!(
-                    "training diverged: the loss became {loss_value:.4e} at epoch {}, step {} (lr {lr}; \
-                     the limit is {divergence:.0}, 100 x the loss of a uniform guess); {kept}; try a \
-                     smaller --lr",
-                    epoch + 1,
-                    step + 1
-                ));
+            let stats;
+            (model, stats) =
+                train_step(model, &mut optim, &loss_fn, batch.images, batch.labels, lr);
+            // The updated model is dropped: the last checkpoint holds the last good one.
+            if !stats.loss.is_finite() || stats.loss > divergence {
+                return Err(Error::Diverged {
+                    loss: stats.loss,
+                    epoch: epoch + 1,
+                    step: step + 1,
+                    lr,
+                    limit: divergence,
+                    kept: last_checkpoint,
+                });
             }
-            state.correct += count_correct(logits, batch.labels);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            state.loss_sum += loss_value * len as f64;
+            state.correct += stats.correct;
+            state.loss_sum += stats.loss * len as f64;
             state.seen += len as u64;
             state.next_step = step + 1;
             state.global_step += 1;
-            status.show(|| {
-                let secs = before + started.elapsed().as_secs_f64();
-                format!(
-                    "epoch {}/{}  step {}/{steps}  loss {:.3}  acc {:.3}  {:.0} img/s",
-                    epoch + 1,
-                    c.epochs,
-                    step + 1,
-                    state.loss_sum / state.seen as f64,
-                    state.correct as f64 / state.seen as f64,
-                    state.seen as f64 / secs.max(1e-9)
-                )
+            let secs = before + started.elapsed().as_secs_f64();
+            observer.event(&Event::Step {
+                epoch: epoch + 1,
+                epochs: c.epochs,
+                step: step + 1,
+                steps,
+                loss: state.loss_sum / state.seen as f64,
+                acc: state.correct as f64 / state.seen as f64,
+                images_per_sec: state.seen as f64 / secs.max(1e-9),
             });
             if c.checkpoint_every > 0
                 && state.global_step.is_multiple_of(c.checkpoint_every)
@@ -276,8 +257,10 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
             seconds: train_seconds + test_started.elapsed().as_secs_f64(),
             train_images_per_sec: state.seen as f64 / train_seconds.max(1e-9),
         };
-        status.clear();
-        println!("{}", record.line(c.epochs));
+        observer.event(&Event::Epoch {
+            metrics: record.clone(),
+            epochs: c.epochs,
+        });
         state.metrics.epochs.push(record);
         state.epoch += 1;
         (
@@ -289,19 +272,16 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool) -> Result<(), String> {
         ) = (0, 0.0, 0, 0, 0.0);
         state.metrics.write(run)?;
         if let Err(e) = write_curves(run, &state.metrics) {
-            eprintln!("warning: curves not drawn: {e}");
+            observer.event(&Event::Warning(format!("curves not drawn: {e}")));
         }
         last_checkpoint = Some(checkpoint::save(run, &model, &optim, &state)?);
     }
     checkpoint::save_weights(&run.join("model.bpk"), &model)?;
     if let Some(last) = state.metrics.epochs.last() {
-        println!(
-            "done: train loss {:.3}, train acc {:.3}, test acc {:.3}; saved to {}",
-            last.train_loss,
-            last.train_acc,
-            last.test_acc,
-            run.display()
-        );
+        observer.event(&Event::Done {
+            last: last.clone(),
+            run: run.into(),
+        });
     }
     Ok(())
 }

@@ -210,6 +210,19 @@ fn killed_run_resumes_to_the_same_result() {
         "the run finished before it was killed"
     );
 
+    // Training flags cannot change a resumed run: refused, naming the flag, nothing trained.
+    for (flag, value) in [("--seed", "3"), ("--optimizer", "adam")] {
+        assert_one_line_error(
+            &run(&["train", "--resume", b.to_str().unwrap(), flag, value]),
+            2,
+            &format!(
+                "--resume continues a run with its saved configuration; {flag} cannot be given \
+                 with it"
+            ),
+        );
+    }
+    assert!(!b.join("model.bpk").exists());
+
     let o = run(&["train", "--resume", b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("continuing at epoch"), "{}", stdout(&o));

@@ -1,0 +1,209 @@
+//! `convzoo bench`: throughput per model (optionally beside PyTorch), the parts of a training
+//! step, or one model's training steps to profile. The measuring is `convzoo_trainer::bench`'s;
+//! this prints its results.
+
+use clap::Args;
+use convzoo_models::REGISTRY;
+use convzoo_trainer::bench::{self, BenchResult, Comparison, Plan};
+use convzoo_trainer::{Error, Result, backend};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Model name, or `all`
+    #[arg(long, default_value = "all")]
+    model: String,
+    /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: flex]
+    #[arg(long)]
+    backend: Option<String>,
+    /// Images per step [default: 256 for the LeNets, 32 at 224x224, 64 at 96x96]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Timed steps (the median is reported)
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// Untimed warm-up steps
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    /// Also run d2l's PyTorch models (bench/pytorch/bench.py; $CONVZOO_TORCH_PYTHON or python3
+    /// with torch), alternating per model, and print the ratios
+    #[arg(long)]
+    compare_pytorch: bool,
+    /// Run one model in this process and print its JSON (used by the other modes)
+    #[arg(long, hide = true)]
+    single: bool,
+    /// Time the parts of a training step instead: data, forward, backward, update
+    #[arg(long, conflicts_with = "compare_pytorch")]
+    breakdown: bool,
+    /// Run only training steps of one model in this process and print their times: the
+    /// workload to put under a profiler (bench/profile.sh runs it under `perf`)
+    #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown"])]
+    profile: bool,
+}
+
+fn to_json(value: &impl serde::Serialize, pretty: bool) -> String {
+    let json = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    json.expect("results serialise")
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let backend_name = args
+        .backend
+        .clone()
+        .unwrap_or_else(|| backend::default_backend().into());
+    backend::device(&backend_name)?;
+    let (bs, steps, warmup) = (args.batch_size, args.steps, args.warmup);
+    if args.single {
+        let r = bench::bench_model(&args.model, &backend_name, bs, steps, warmup)?;
+        println!("{}", to_json(&r, false));
+        return Ok(());
+    }
+    if args.profile {
+        return profile(&args, &backend_name);
+    }
+    let names: Vec<String> = if args.model == "all" {
+        REGISTRY.iter().map(|m| m.name.to_string()).collect()
+    } else {
+        convzoo_models::find(&args.model)?;
+        vec![args.model.clone()]
+    };
+    if args.breakdown {
+        return breakdown(&args, &backend_name, &names);
+    }
+    let plan = Plan {
+        convzoo: std::env::current_exe().map_err(|source| Error::Spawn {
+            program: "convzoo".into(),
+            source,
+        })?,
+        models: names,
+        backend: backend_name,
+        batch_size: bs,
+        steps,
+        warmup,
+        pytorch: args.compare_pytorch.then(bench::torch_python),
+    };
+    let results = bench::compare(&plan, &mut |c| {
+        if !args.json {
+            eprintln!(
+                "{}: {:.1} train img/s, {:.1} infer img/s",
+                c.ours.model, c.ours.train_images_per_sec, c.ours.infer_images_per_sec
+            );
+        }
+    })?;
+    if args.json {
+        let all: Vec<&BenchResult> = results
+            .iter()
+            .flat_map(|c| std::iter::once(&c.ours).chain(&c.pytorch))
+            .collect();
+        println!("{}", to_json(&all, true));
+    } else {
+        print_table(&results);
+    }
+    Ok(())
+}
+
+fn profile(args: &BenchArgs, backend_name: &str) -> Result<()> {
+    if args.model == "all" {
+        return Err(Error::MissingFlag {
+            flag: "--profile",
+            needs: "runs one model: give --model NAME",
+        });
+    }
+    convzoo_models::find(&args.model)?;
+    let (_, bs, times) = bench::train_steps(
+        &args.model,
+        backend_name,
+        args.batch_size,
+        args.steps,
+        args.warmup,
+    )?;
+    let steps = times.len();
+    let median = bench::median(times);
+    println!(
+        "{}: {} training steps of batch {bs}, median {:.1} ms ({:.0} img/s)",
+        args.model,
+        steps,
+        median * 1e3,
+        bs as f64 / median
+    );
+    Ok(())
+}
+
+fn breakdown(args: &BenchArgs, backend_name: &str, names: &[String]) -> Result<()> {
+    let (bs, steps, warmup) = (args.batch_size, args.steps, args.warmup);
+    println!(
+        "{:<18} {:>6} {:>12} {:>12} {:>12} {:>12}   (seconds per step, median)",
+        "model", "batch", "data", "forward", "backward", "update"
+    );
+    for name in names {
+        let b = bench::step_breakdown(name, backend_name, bs, steps, warmup)?;
+        if args.json {
+            println!("{}", to_json(&b, false));
+        } else {
+            let total = b.data + b.forward + b.backward + b.update;
+            let pct = |x: f64| format!("{:.4} {:>3.0}%", x, 100.0 * x / total);
+            println!(
+                "{:<18} {:>6} {:>12} {:>12} {:>12} {:>12}",
+                b.model,
+                b.batch_size,
+                pct(b.data),
+                pct(b.forward),
+                pct(b.backward),
+                pct(b.update)
+            );
+        }
+    }
+    if args.model != "all" && !args.json {
+        let times = bench::layer_times(&args.model, backend_name, bs, steps, warmup)?;
+        let total: f64 = times.iter().map(|(_, t)| t).sum();
+        println!("\nforward by layer (training mode, device synchronised after each):");
+        for (layer, t) in times {
+            println!("  {layer:<14} {:>9.4} s {:>4.0}%", t, 100.0 * t / total);
+        }
+    }
+    Ok(())
+}
+
+fn print_table(results: &[Comparison]) {
+    println!(
+        "{:<18} {:>6} {:>12} {:>12} {:>10} {:>12} {:>12} {:>8} {:>8}",
+        "model",
+        "batch",
+        "train img/s",
+        "infer img/s",
+        "peak MB",
+        "torch train",
+        "torch infer",
+        "train x",
+        "infer x"
+    );
+    for Comparison { ours: a, pytorch } in results {
+        let (tt, ti, rt, ri) = match pytorch {
+            Some(b) => (
+                format!("{:.1}", b.train_images_per_sec),
+                format!("{:.1}", b.infer_images_per_sec),
+                format!("{:.2}", a.train_images_per_sec / b.train_images_per_sec),
+                format!("{:.2}", a.infer_images_per_sec / b.infer_images_per_sec),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "{:<18} {:>6} {:>12.1} {:>12.1} {:>10.0} {:>12} {:>12} {:>8} {:>8}",
+            a.model,
+            a.batch_size,
+            a.train_images_per_sec,
+            a.infer_images_per_sec,
+            a.peak_rss_bytes as f64 / 1e6,
+            tt,
+            ti,
+            rt,
+            ri
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! `convzoo eval`: the test accuracy of a finished run.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use convzoo_trainer::{Result, infer};
+
+use super::console::Console;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Run directory
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// Test on the first N images only (0: all)
+    #[arg(long, default_value_t = 0)]
+    limit_test: usize,
+    /// Directory with the Fashion-MNIST files [default: the run's, else search]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: the run's]
+    #[arg(long)]
+    backend: Option<String>,
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let (config, n, acc) = infer::evaluate(
+        &args.run,
+        args.limit_test,
+        args.data_dir,
+        args.backend.as_deref(),
+        &mut Console::new(),
+    )?;
+    println!(
+        "{}: test acc {acc:.4} on {n} images ({})",
+        config.model,
+        args.run.display()
+    );
+    Ok(())
+}

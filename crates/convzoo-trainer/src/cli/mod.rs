@@ -1,0 +1,72 @@
+//! The commands of the `convzoo` binary, one module each, with their flags; `console` prints
+//! what a training run reports.
+
+mod bench;
+mod console;
+mod eval;
+mod export;
+mod import;
+mod infer;
+mod models;
+mod predict;
+mod summary;
+mod train;
+
+use burn::tensor::Device;
+use clap::{Parser, Subcommand};
+use convzoo_trainer::{Result, backend};
+
+#[derive(Parser)]
+#[command(
+    name = "convzoo",
+    version,
+    about = "The CNNs of d2l's modern-CNN chapter on Burn: train, evaluate, predict, summarise"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a model on Fashion-MNIST with d2l's recipe (flags override it)
+    Train(Box<train::TrainArgs>),
+    /// Test accuracy of a finished run
+    Eval(eval::EvalArgs),
+    /// Top-5 classes for PNG/JPEG images, with a finished run
+    Predict(predict::PredictArgs),
+    /// Per-layer output shapes, parameters and multiply-adds
+    Summary(summary::SummaryArgs),
+    /// Import PyTorch weights (d2l's key names) into a new run directory
+    Import(import::ImportArgs),
+    /// Export a run's weights as safetensors with d2l's PyTorch key names
+    Export(export::ExportArgs),
+    /// Run a model on the tensor `input` of a safetensors file; write `logits`
+    Infer(infer::InferArgs),
+    /// List the models with their inputs and d2l recipes
+    Models,
+    /// Training and inference throughput per model (optionally beside PyTorch)
+    Bench(bench::BenchArgs),
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn run(self) -> Result<()> {
+        match self {
+            Command::Train(args) => train::run(*args),
+            Command::Eval(args) => eval::run(args),
+            Command::Predict(args) => predict::run(args),
+            Command::Summary(args) => summary::run(args),
+            Command::Import(args) => import::run(args),
+            Command::Export(args) => export::run(args),
+            Command::Infer(args) => infer::run(args),
+            Command::Models => models::run(),
+            Command::Bench(args) => bench::run(args),
+        }
+    }
+}
+
+/// The default CPU device, for the commands without a `--backend`.
+fn cpu() -> Result<Device> {
+    backend::device(backend::default_backend())
+}

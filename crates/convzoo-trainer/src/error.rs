@@ -1,0 +1,453 @@
+//! The one error type of the trainer: each variant names the file, flag or model it is about
+//! and knows the exit status the `convzoo` binary gives it ([`Error::exit_code`]).
+
+use std::path::PathBuf;
+
+use convzoo_datasets::DataError;
+use convzoo_models::torch::WeightsError;
+use convzoo_models::{InputError, UnknownModel};
+use safetensors::tensor::Dtype;
+
+use crate::backend;
+
+/// Results of the trainer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error of training, evaluating, benchmarking or converting models.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- bad usage (exit status 2) ----
+    /// A model name that is not in the registry.
+    #[error(transparent)]
+    UnknownModel(#[from] UnknownModel),
+    /// A backend name the project does not know.
+    #[error("unknown backend '{name}'; choose one of: {}", backend::known_names())]
+    UnknownBackend {
+        /// The name given.
+        name: String,
+    },
+    /// A backend the project knows but this binary was built without.
+    #[error(
+        "backend '{name}' is not compiled into this binary (compiled: {}); rebuild with \
+         `--features {feature}`, or run `cargo xtask train --backend {name}`, which does",
+        backend::compiled().join(", ")
+    )]
+    BackendNotCompiled {
+        /// The backend.
+        name: String,
+        /// The cargo feature that compiles it in.
+        feature: &'static str,
+    },
+    /// A device selector on a backend that takes none.
+    #[error("backend '{name}' takes no device selector (got '{name}:{selector}')")]
+    NoSelector {
+        /// The backend.
+        name: String,
+        /// The selector given.
+        selector: String,
+    },
+    /// A wgpu adapter selector that does not parse.
+    #[error(
+        "bad adapter '{selector}'; choose auto, discrete[:N], integrated[:N], virtual[:N] or cpu \
+         (e.g. --backend wgpu:cpu)"
+    )]
+    BadAdapter {
+        /// The selector given.
+        selector: String,
+    },
+    /// A wgpu adapter index that is not a number.
+    #[error("bad adapter index '{index}' in '{selector}'")]
+    BadAdapterIndex {
+        /// The index given.
+        index: String,
+        /// The whole selector.
+        selector: String,
+    },
+    /// A CUDA device that is not a GPU index.
+    #[error("bad CUDA device '{selector}': give a GPU index, e.g. --backend cuda:0")]
+    BadCudaDevice {
+        /// The selector given.
+        selector: String,
+    },
+    /// A flag value out of its range.
+    #[error("{flag} {problem}")]
+    BadValue {
+        /// The flag, e.g. `--lr`.
+        flag: &'static str,
+        /// What is wrong, e.g. `must be a positive number, got 0`.
+        problem: String,
+    },
+    /// A `--resize` the model cannot take.
+    #[error("--resize {resize}: {source}")]
+    BadResize {
+        /// The side given.
+        resize: usize,
+        /// The model's refusal.
+        source: InputError,
+    },
+    /// A flag given with `--resume`, which takes the run's saved configuration.
+    #[error(
+        "--resume continues a run with its saved configuration; {flag} cannot be given with it"
+    )]
+    FlagWithResume {
+        /// The flag, e.g. `--seed`.
+        flag: &'static str,
+    },
+    /// A flag that needs another one.
+    #[error("{flag} {needs}")]
+    MissingFlag {
+        /// The flag given.
+        flag: &'static str,
+        /// What it needs, e.g. `runs one model: give --model NAME`.
+        needs: &'static str,
+    },
+    /// A `--config` file that cannot be read.
+    #[error("{}: cannot read config: {source}", path.display())]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A `--config` file that is not valid settings.
+    #[error("{}: invalid config: {source}", path.display())]
+    ConfigParse {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+
+    // ---- everything else (exit status 1) ----
+    /// Data that cannot be found, read or written.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// An input a model cannot take.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// PyTorch weights that cannot be loaded or saved.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// A run's images do not fit the model (its config's resize).
+    #[error("{source}; set --resize")]
+    InputNeedsResize {
+        /// The model's refusal.
+        source: InputError,
+    },
+    /// A file or directory operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A directory that cannot be created.
+    #[error("{}: cannot create: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// An `--out` directory that already holds files.
+    #[error(
+        "{} already holds files; continue that run with `--resume {}` or choose another --out",
+        dir.display(),
+        dir.display()
+    )]
+    RunDirInUse {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A run directory without a readable `config.json`.
+    #[error("{}: cannot read ({source}); is {} a convzoo run directory?", path.display(), run.display())]
+    NotARun {
+        /// The `config.json` path.
+        path: PathBuf,
+        /// The run directory.
+        run: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A run's `config.json` that does not parse.
+    #[error("{}: invalid run configuration: {source}", path.display())]
+    BadRunConfig {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A run directory without a checkpoint to resume from.
+    #[error("{}: no checkpoint to resume from ({source}); is this a convzoo run directory?", path.display())]
+    NoCheckpoint {
+        /// The `checkpoint.json` path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A checkpoint file that does not parse (`what`: `pointer` or `state`).
+    #[error("{}: corrupt checkpoint {what}: {source}", path.display())]
+    CorruptCheckpoint {
+        /// The file.
+        path: PathBuf,
+        /// Which file it is.
+        what: &'static str,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A checkpoint of another format version.
+    #[error("{}: checkpoint format {found} is not {expected}", path.display())]
+    CheckpointFormat {
+        /// The state file.
+        path: PathBuf,
+        /// Its format.
+        found: u32,
+        /// The format this build reads.
+        expected: u32,
+    },
+    /// A checkpoint or run of another model (`what`: `checkpoint` or `run`).
+    #[error("{}: the {what} is of model '{found}', not '{expected}'", path.display())]
+    ModelMismatch {
+        /// The checkpoint or run directory.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+        /// Its model.
+        found: String,
+        /// The model asked for.
+        expected: String,
+    },
+    /// A weights file Burn cannot read.
+    #[error("{}: not a readable weights file: {reason}", path.display())]
+    UnreadableWeights {
+        /// The file.
+        path: PathBuf,
+        /// Burn's message.
+        reason: String,
+    },
+    /// Weights of another architecture.
+    #[error("{}: the weights do not fit model '{model}': {reason}", path.display())]
+    WeightsMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The model.
+        model: String,
+        /// Burn's message.
+        reason: String,
+    },
+    /// An optimiser state Burn cannot read.
+    #[error("{}: unreadable optimiser state: {reason}", path.display())]
+    UnreadableOptimizer {
+        /// The file.
+        path: PathBuf,
+        /// Burn's message.
+        reason: String,
+    },
+    /// A run that has no final weights yet.
+    #[error(
+        "{}: no final weights; the run has not finished (continue it with --resume {})",
+        weights.display(),
+        run.display()
+    )]
+    NotFinished {
+        /// The missing weights file.
+        weights: PathBuf,
+        /// The run directory.
+        run: PathBuf,
+    },
+    /// The training loss diverged.
+    #[error(
+        "training diverged: the loss became {loss:.4e} at epoch {epoch}, step {step} (lr {lr}; \
+         the limit is {limit:.0}, 100 x the loss of a uniform guess); {}; try a smaller --lr",
+        kept_text(.kept)
+    )]
+    Diverged {
+        /// The loss.
+        loss: f64,
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The step in the epoch, from 1.
+        step: usize,
+        /// The learning rate of the step.
+        lr: f64,
+        /// The divergence limit.
+        limit: f64,
+        /// The last checkpoint, if one was written.
+        kept: Option<PathBuf>,
+    },
+    /// A weight tensor larger than the device can bind in one buffer.
+    #[error(
+        "model '{model}' has a {:.0} MiB tensor ({tensor}), more than the {:.0} MiB this {device} \
+         can bind in one buffer; use a GPU with a larger limit or --backend flex",
+        mib(.bytes),
+        mib(.limit)
+    )]
+    TensorTooLarge {
+        /// The model.
+        model: String,
+        /// The tensor's path in the model.
+        tensor: String,
+        /// Its size.
+        bytes: u64,
+        /// The device's limit.
+        limit: u64,
+        /// The device's label.
+        device: String,
+    },
+    /// No adapter of the kind asked for.
+    #[error(
+        "no {name} adapter '{adapter}': {reason}; try --backend {name} (any adapter), or {}",
+        backend::DRIVER_HINT
+    )]
+    NoAdapter {
+        /// The backend.
+        name: String,
+        /// The adapter asked for.
+        adapter: String,
+        /// wgpu's message.
+        reason: String,
+    },
+    /// No adapter at all.
+    #[error(
+        "no {name} adapter found (tried discrete, integrated, virtual and cpu; last: {last}); {}",
+        backend::DRIVER_HINT
+    )]
+    NoAdapterFound {
+        /// The backend.
+        name: String,
+        /// wgpu's last message.
+        last: String,
+    },
+    /// A safetensors file that cannot be read (not safetensors, no tensor of that name) or
+    /// written.
+    #[error("{}: {problem}", path.display())]
+    TensorFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An `input` tensor of the wrong type or rank.
+    #[error("{}: 'input' must be f32 [N, C, H, W], found {dtype:?} {shape:?}", path.display())]
+    BadInputTensor {
+        /// The file.
+        path: PathBuf,
+        /// Its element type.
+        dtype: Dtype,
+        /// Its shape.
+        shape: Vec<usize>,
+    },
+    /// The plots could not be drawn.
+    #[error("{0}")]
+    Plot(String),
+    /// A program that cannot be started.
+    #[error("{program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A benchmark process that failed (`reason`: its last line on stderr).
+    #[error("{what}: {reason}")]
+    BenchFailed {
+        /// The benchmark, e.g. `lenet (pytorch)`.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A benchmark process whose result does not parse.
+    #[error("{what}: unreadable result ({source}): {line}")]
+    BenchOutput {
+        /// The benchmark.
+        what: String,
+        /// The JSON error.
+        source: serde_json::Error,
+        /// The line it printed.
+        line: String,
+    },
+    /// An error Burn reports without a type of its own (serialising records, device sync).
+    #[error("{0}")]
+    Burn(String),
+}
+
+fn mib(bytes: &u64) -> f64 {
+    *bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn kept_text(kept: &Option<PathBuf>) -> String {
+    match kept {
+        Some(dir) => format!("the last good checkpoint is kept in {}", dir.display()),
+        None => "no checkpoint had been written yet".into(),
+    }
+}
+
+impl Error {
+    /// The exit status for this error: 2 for bad usage (an unknown model or backend, a bad flag
+    /// value, conflicting flags, a bad config file), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::UnknownModel(_)
+            | Error::UnknownBackend { .. }
+            | Error::BackendNotCompiled { .. }
+            | Error::NoSelector { .. }
+            | Error::BadAdapter { .. }
+            | Error::BadAdapterIndex { .. }
+            | Error::BadCudaDevice { .. }
+            | Error::BadValue { .. }
+            | Error::BadResize { .. }
+            | Error::FlagWithResume { .. }
+            | Error::MissingFlag { .. }
+            | Error::ConfigRead { .. }
+            | Error::ConfigParse { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    /// An [`Error::Burn`] from a Burn error without a type of its own.
+    pub fn burn(e: impl std::fmt::Debug) -> Error {
+        Error::Burn(format!("{e:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_with_2_others_with_1() {
+        let unknown = Error::from(convzoo_models::find("lenet5").unwrap_err());
+        assert_eq!(unknown.exit_code(), 2);
+        assert!(unknown.to_string().starts_with("unknown model 'lenet5'"));
+        let resume = Error::FlagWithResume { flag: "--seed" };
+        assert_eq!(resume.exit_code(), 2);
+        assert_eq!(
+            resume.to_string(),
+            "--resume continues a run with its saved configuration; --seed cannot be given with it"
+        );
+        let missing = Error::RunDirInUse { dir: "r".into() };
+        assert_eq!(missing.exit_code(), 1);
+        let diverged = Error::Diverged {
+            loss: f64::NAN,
+            epoch: 1,
+            step: 2,
+            lr: 0.5,
+            limit: 230.0,
+            kept: None,
+        };
+        assert_eq!(diverged.exit_code(), 1);
+        assert!(
+            diverged
+                .to_string()
+                .contains("at epoch 1, step 2 (lr 0.5; the limit is 230, 100 x"),
+            "{diverged}"
+        );
+    }
+}
