@@ -38,12 +38,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The exit status a command line should end with: 2 for a bad name or shape given by the
-    /// user (usage), 1 for weights that do not fit.
+    /// The exit status a command line should end with: 2 for an unknown name (bad usage), 1
+    /// for an input or weights that do not fit.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::UnknownModel { .. } | Self::Input { .. } => 2,
-            Self::Weights { .. } => 1,
+            Self::UnknownModel { .. } => 2,
+            Self::Input { .. } | Self::Weights { .. } => 1,
         }
     }
 }

@@ -147,21 +147,6 @@ pub fn bench_model(
     })
 }
 
-/// The PyTorch name of a registry model in d2l's definitions (`None`: no counterpart).
-pub fn d2l_name(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "lenet" => "lenet",
-        "lenet-bn" => "bn_lenet",
-        "alexnet" => "alexnet",
-        "vgg11" => "vgg11",
-        "vgg11-small" => "vgg11_small",
-        "nin" => "nin",
-        "googlenet" => "googlenet",
-        "resnet18" => "resnet18",
-        "densenet" => "densenet",
-        _ => return None,
-    })
-}
 
 /// Where one training step's time goes, in seconds (medians over the timed steps).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -338,7 +323,7 @@ pub fn compare(plan: &Plan, each: &mut dyn FnMut(&Comparison)) -> Result<Vec<Com
         cmd.args(["bench", "--single", "--backend", &plan.backend]);
         common(&mut cmd, name);
         let ours = parse_result(run(&mut cmd, &plan.convzoo.display().to_string())?, name)?;
-        let pytorch = match (&plan.pytorch, d2l_name(name)) {
+        let pytorch = match (&plan.pytorch, convzoo_models::find(name)?.pytorch) {
             (Some(python), Some(d2l)) => {
                 let mut cmd = Command::new(python);
                 cmd.arg(&script).args(["--d2l-name", d2l]);

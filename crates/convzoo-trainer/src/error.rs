@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 
 use convzoo_datasets::DataError;
-use convzoo_models::torch::WeightsError;
-use convzoo_models::{InputError, UnknownModel};
 use safetensors::tensor::Dtype;
 
 use crate::backend;
@@ -17,9 +15,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     // ---- bad usage (exit status 2) ----
-    /// A model name that is not in the registry.
+    /// A model's error: an unknown name (usage), an input it cannot take, weights that do not
+    /// fit; its exit status is the model crate's.
     #[error(transparent)]
-    UnknownModel(#[from] UnknownModel),
+    Model(#[from] convzoo_models::Error),
     /// A backend name the project does not know.
     #[error("unknown backend '{name}'; choose one of: {}", backend::known_names())]
     UnknownBackend {
@@ -83,7 +82,7 @@ pub enum Error {
         /// The side given.
         resize: usize,
         /// The model's refusal.
-        source: InputError,
+        source: convzoo_models::Error,
     },
     /// A flag given with `--resume`, which takes the run's saved configuration.
     #[error(
@@ -122,17 +121,11 @@ pub enum Error {
     /// Data that cannot be found, read or written.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// An input a model cannot take.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// PyTorch weights that cannot be loaded or saved.
-    #[error(transparent)]
-    Weights(#[from] WeightsError),
     /// A run's images do not fit the model (its config's resize).
     #[error("{source}; set --resize")]
     InputNeedsResize {
         /// The model's refusal.
-        source: InputError,
+        source: convzoo_models::Error,
     },
     /// A file or directory operation failed.
     #[error("{}: {source}", path.display())]
@@ -388,8 +381,8 @@ impl Error {
     /// value, conflicting flags, a bad config file), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::UnknownModel(_)
-            | Error::UnknownBackend { .. }
+            Error::Model(e) => e.exit_code(),
+            Error::UnknownBackend { .. }
             | Error::BackendNotCompiled { .. }
             | Error::NoSelector { .. }
             | Error::BadAdapter { .. }
