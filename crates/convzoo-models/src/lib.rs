@@ -54,4 +54,4 @@ pub use registry::{
 pub use resnet::{RESNET18_STAGES, ResNetConfig};
 pub use stem::{max_pool_3x3_s2, stem};
 pub use summary::{SeedRow, Summary, group_thousands, seed_table, summarize};
-pub use vgg::{VGG11_ARCH, VGG11_SMALL_ARCH, VggConfig};
+pub use vgg::{VGG11_ARCH, VGG11_SMALL_ARCH, VGG16_ARCH, VggConfig};

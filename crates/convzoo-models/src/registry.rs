@@ -22,6 +22,7 @@ pub const REGISTRY: &[ModelInfo] = &[
     alexnet::ALEXNET,
     vgg::VGG11,
     vgg::VGG11_SMALL,
+    vgg::VGG16,
     nin::NIN,
     googlenet::GOOGLENET,
     resnet::RESNET18,

@@ -2,7 +2,8 @@
 //! recognition"), d2l section 8.2.
 //!
 //! Built from an architecture table of (number of convolutions, output channels) per block:
-//! [`VGG11_ARCH`] is VGG-11; d2l trains [`VGG11_SMALL_ARCH`], VGG-11 with channels / 4.
+//! [`VGG11_ARCH`] is VGG-11, [`VGG16_ARCH`] VGG-16; d2l trains [`VGG11_SMALL_ARCH`], VGG-11 with
+//! channels / 4.
 
 use burn::config::Config;
 use burn::nn::DropoutConfig;
@@ -18,6 +19,9 @@ pub const VGG11_ARCH: [(usize, usize); 5] = [(1, 64), (1, 128), (2, 256), (2, 51
 
 /// The VGG-11 that d2l trains: [`VGG11_ARCH`] with every channel count divided by 4.
 pub const VGG11_SMALL_ARCH: [(usize, usize); 5] = [(1, 16), (1, 32), (2, 64), (2, 128), (2, 128)];
+
+/// VGG-16's convolutional part.
+pub const VGG16_ARCH: [(usize, usize); 5] = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)];
 
 /// `vgg11`: VGG-11.
 pub const VGG11: ModelInfo = ModelInfo::new(
@@ -39,6 +43,17 @@ pub const VGG11_SMALL: ModelInfo = ModelInfo::new(
     32,
     Some("vgg11_small"),
     || Arch::Vgg(VggConfig::new(VGG11_SMALL_ARCH.to_vec())),
+);
+
+/// `vgg16`: VGG-16.
+pub const VGG16: ModelInfo = ModelInfo::new(
+    "vgg16",
+    "VGG-16",
+    "8.2",
+    Recipe::d2l(0.05, 128, 224),
+    32,
+    Some("vgg16"),
+    || Arch::Vgg(VggConfig::new(VGG16_ARCH.to_vec())),
 );
 
 /// Configuration of VGG: blocks from the arch table, then a 3-layer classifier, on 224x224
