@@ -51,7 +51,7 @@ pub use nin::NiNConfig;
 pub use registry::{
     Arch, Architecture, ModelConfig, ModelInfo, REGISTRY, Recipe, find, model_names,
 };
-pub use resnet::{RESNET18_STAGES, ResNetConfig};
+pub use resnet::{RESNET18_STAGES, RESNET34_STAGES, ResNetConfig};
 pub use stem::{max_pool_3x3_s2, stem};
 pub use summary::{SeedRow, Summary, group_thousands, seed_table, summarize};
 pub use vgg::{VGG11_ARCH, VGG11_SMALL_ARCH, VGG16_ARCH, VggConfig};

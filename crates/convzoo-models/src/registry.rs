@@ -26,6 +26,7 @@ pub const REGISTRY: &[ModelInfo] = &[
     nin::NIN,
     googlenet::GOOGLENET,
     resnet::RESNET18,
+    resnet::RESNET34,
     densenet::DENSENET,
 ];
 

@@ -1,8 +1,8 @@
 //! ResNet (He et al., 2016, "Deep residual learning for image recognition"), d2l section 8.6.
 //!
 //! Built from a stage table of (residual blocks, channels): [`RESNET18_STAGES`] is d2l's
-//! ResNet-18. The first block of every stage but the first halves the size with a strided 1x1
-//! shortcut.
+//! ResNet-18, [`RESNET34_STAGES`] a ResNet-34 of the same blocks. The first block of every stage
+//! but the first halves the size with a strided 1x1 shortcut.
 
 use burn::config::Config;
 use burn::tensor::Device;
@@ -25,6 +25,21 @@ pub const RESNET18: ModelInfo = ModelInfo::new(
     64,
     Some("resnet18"),
     || Arch::ResNet(ResNetConfig::new(RESNET18_STAGES.to_vec())),
+);
+
+/// ResNet-34's stages, built of d2l's residual blocks (biased convolutions, 1x1 shortcut
+/// without batch norm).
+pub const RESNET34_STAGES: [(usize, usize); 4] = [(3, 64), (4, 128), (6, 256), (3, 512)];
+
+/// `resnet34`: d2l's ResNet with ResNet-34's stages.
+pub const RESNET34: ModelInfo = ModelInfo::new(
+    "resnet34",
+    "ResNet-34",
+    "8.6",
+    Recipe::d2l(0.05, 256, 96),
+    64,
+    Some("resnet34"),
+    || Arch::ResNet(ResNetConfig::new(RESNET34_STAGES.to_vec())),
 );
 
 /// Configuration of d2l's ResNet (any input size: it ends in global pooling; d2l uses 96x96).
