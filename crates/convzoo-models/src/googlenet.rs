@@ -23,6 +23,17 @@ pub const GOOGLENET: ModelInfo = ModelInfo::new(
     || Arch::GoogLeNet(GoogLeNetConfig::new()),
 );
 
+/// `googlenet-bn`: d2l's GoogLeNet with a batch norm after every convolution ("V2 + BN").
+pub const GOOGLENET_BN: ModelInfo = ModelInfo::new(
+    "googlenet-bn",
+    "GoogLeNet with batch norm",
+    "8.4",
+    Recipe::d2l(0.1, 128, 96),
+    64,
+    Some("googlenet_bn"),
+    || Arch::GoogLeNet(GoogLeNetConfig::new().with_batch_norm(Some(BatchNormKind::Burn))),
+);
+
 /// Branch widths `(c1, (c2 reduce, c2), (c3 reduce, c3), c4)` of one Inception block.
 pub type InceptionWidths = (usize, (usize, usize), (usize, usize), usize);
 

@@ -25,6 +25,7 @@ pub const REGISTRY: &[ModelInfo] = &[
     vgg::VGG16,
     nin::NIN,
     googlenet::GOOGLENET,
+    googlenet::GOOGLENET_BN,
     resnet::RESNET18,
     resnet::RESNET34,
     densenet::DENSENET,
