@@ -7,7 +7,12 @@
 //! for the 224x224 models on other backends, whose long reductions round differently); and
 //! five SGD steps on the same batches
 //! (dropout off because the backends' random streams differ) must give losses and final weights,
-//! running statistics included, within 1e-3. The list always holds `flex-burn-ops`: flex with
+//! running statistics included, within 1e-3. Where a model is more sensitive than that, each
+//! limit is ten times what flex itself does when every training input changes by one part in
+//! 10^7 (measured in the test, per model): deep batch-norm models on four images (ResNet-34,
+//! GoogLeNet with batch norm) move their first-step gradients by a few 1e-3 and their five-step
+//! weights by 1e-3 to 0.3 from that change alone, so a tighter limit could not tell a backend
+//! error from their own chaos. The list always holds `flex-burn-ops`: flex with
 //! the kernels switched off (`convzoo_blocks::flex::set_enabled`), so that even the default
 //! flex-only build checks the kernels against Burn's own operations on every model.
 //!
@@ -20,8 +25,11 @@
 //! 1.8e-4 at 0.01); 1e-4 for the global-pooling models: batch norm over 16 values makes them
 //! chaotic, and the same 1e-7 change moves ResNet-18's five-step loss by 3.2e-2 at lr 0.001 with
 //! Burn's operations and by 8.2e-4 at 3e-4 with the kernels, against 1.2e-6 and 3.1e-6 at 1e-4
-//! (`tests/examples/vgg_sensitivity.rs`). The first-step gradients are not exposed to that
-//! amplification and check every backward pass at full scale.
+//! (the `vgg_sensitivity` experiment, see BENCHMARKS.md). The first-step gradients are not
+//! exposed to that amplification and check every backward pass at full scale. On backends other
+//! than flex, a model with a cheaper registry model of the same architecture is checked through
+//! that one (VGG-16 through VGG-11, ResNet-34 through ResNet-18): ndarray takes minutes per
+//! VGG step.
 //!
 //! By default only flex is compiled in. The comparison across backends runs with their features:
 //! `cargo test --release -p convzoo-tests --features ndarray,wgpu --test backends`
@@ -29,10 +37,12 @@
 //! lavapipe on a machine without a GPU). `CONVZOO_BACKENDS=flex,wgpu:cpu` and
 //! `CONVZOO_MODELS=lenet,resnet18` narrow the lists.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use convzoo_blocks::for_each_tensor;
+use convzoo_blocks::testing::{max_abs_diff, values};
 use convzoo_models::{Model, ModelConfig, REGISTRY, SizeRule};
 use convzoo_trainer::backend;
 use std::time::Instant;
@@ -74,6 +84,25 @@ fn input(config: &ModelConfig) -> (usize, usize) {
     }
 }
 
+/// For backends other than flex, which are slow on the CPU: a cheaper registry model of the
+/// same architecture, if there is one (VGG-16 is checked through VGG-11 there, ResNet-34
+/// through ResNet-18). Cost is the parameter count, known without initialising anything.
+fn cheaper_of_same_architecture(name: &str) -> Option<&'static str> {
+    let device = Device::flex();
+    let arch = |n: &str| {
+        let config = ModelConfig::from_name(n).unwrap();
+        let params = convzoo_blocks::count_parameters(&config.init(&device));
+        (std::mem::discriminant(config.arch()), params)
+    };
+    let (kind, params) = arch(name);
+    REGISTRY
+        .iter()
+        .map(|m| (m.name, arch(m.name)))
+        .filter(|(n, (k, p))| *n != name && *k == kind && *p < params)
+        .map(|(n, _)| n)
+        .next()
+}
+
 /// The registry models to check: all, or those named by `CONVZOO_MODELS`.
 fn wanted(name: &str) -> bool {
     match std::env::var("CONVZOO_MODELS") {
@@ -82,72 +111,25 @@ fn wanted(name: &str) -> bool {
     }
 }
 
-/// Every float tensor of a module (parameters and running statistics), in visiting order.
-#[derive(Default)]
-struct Tensors {
-    path: Vec<String>,
-    out: Vec<(String, Vec<f32>)>,
-}
-
-impl ModuleVisitor for Tensors {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let values = param
-            .val()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
-        self.out.push((self.path.join("."), values));
-    }
-}
-
-/// The gradient of every parameter that has one, in visiting order.
-struct Grads<'a> {
-    grads: &'a burn::tensor::Gradients,
-    inner: Tensors,
-}
-
-impl ModuleVisitor for Grads<'_> {
-    fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.inner.enter_module(name, container_type);
-    }
-
-    fn exit_module(&mut self, name: &str, container_type: &str) {
-        self.inner.exit_module(name, container_type);
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(grad) = param.val().grad(self.grads) {
-            let path = self.inner.path.join(".");
-            self.inner.out.push((path, values(grad)));
-        }
-    }
-}
-
+/// Every float tensor of a model (parameters and running statistics) under its PyTorch key, in
+/// visiting order.
 fn tensors(model: &Model) -> Vec<(String, Vec<f32>)> {
-    let mut t = Tensors::default();
-    model.visit(&mut t);
-    t.out
+    let mut out = Vec::new();
+    for_each_tensor(model, |t| {
+        out.push((model.torch_key(t.path), values(t.value())))
+    });
+    out
 }
 
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+/// The gradient of every parameter that has one, under its PyTorch key, in visiting order.
+fn gradients(model: &Model, grads: &burn::tensor::Gradients) -> Vec<(String, Vec<f32>)> {
+    let mut out = Vec::new();
+    for_each_tensor(model, |t| {
+        if let Some(g) = t.grad(grads) {
+            out.push((model.torch_key(t.path), values(g)));
+        }
+    });
+    out
 }
 
 /// What a backend computed for one model.
@@ -188,12 +170,7 @@ fn run(
         losses.push(loss.clone().into_scalar::<f32>());
         let grads = loss.backward();
         if first_grads.is_empty() {
-            let mut visitor = Grads {
-                grads: &grads,
-                inner: Tensors::default(),
-            };
-            net.visit(&mut visitor);
-            first_grads = visitor.inner.out;
+            first_grads = gradients(&net, &grads);
         }
         let grads = GradientsParams::from_grads(grads, &net);
         net = optim.step(lr, net, grads);
@@ -204,6 +181,66 @@ fn run(
         grads: first_grads,
         losses,
         weights: tensors(&net),
+    }
+}
+
+/// How far two outcomes are apart: max abs differences of logits, losses and weights, and the
+/// gradients of the first batch relative to each parameter's largest gradient, but at least 5%
+/// of the model's largest (a bias right before a batch norm has a true gradient of zero, and
+/// what is computed for it is rounding noise). `unchecked` names gradients reported, not
+/// counted.
+struct Differences {
+    logits: f32,
+    grads: f32,
+    worst_grad: String,
+    losses: f32,
+    weights: f32,
+    worst_weight: String,
+}
+
+fn differences(base: &Outcome, other: &Outcome, unchecked: impl Fn(&str) -> bool) -> Differences {
+    assert_eq!(base.grads.len(), other.grads.len(), "gradients");
+    assert_eq!(base.weights.len(), other.weights.len(), "weights");
+    let largest = |g: &[f32]| g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let model_scale = base
+        .grads
+        .iter()
+        .map(|(_, g)| largest(g))
+        .fold(0.0, f32::max);
+    let (mut grads, mut worst_grad) = (0.0f32, String::new());
+    for ((path, a), (_, b)) in base.grads.iter().zip(&other.grads) {
+        if unchecked(path) {
+            eprintln!(
+                "  gradient of {path} {:.1e} (relative, not checked)",
+                max_abs_diff(a, b) / largest(a).max(f32::MIN_POSITIVE)
+            );
+            continue;
+        }
+        let scale = largest(a).max(0.05 * model_scale).max(f32::MIN_POSITIVE);
+        let d = max_abs_diff(a, b) / scale;
+        if d > grads {
+            grads = d;
+            worst_grad = format!(
+                "{path}: {:.1e} of {:.1e}, model {model_scale:.1e}",
+                max_abs_diff(a, b),
+                largest(a)
+            );
+        }
+    }
+    let (mut weights, mut worst_weight) = (0.0f32, String::new());
+    for ((path, a), (_, b)) in base.weights.iter().zip(&other.weights) {
+        let d = max_abs_diff(a, b);
+        if d > weights {
+            (weights, worst_weight) = (d, path.clone());
+        }
+    }
+    Differences {
+        logits: max_abs_diff(&base.logits, &other.logits),
+        grads,
+        worst_grad,
+        losses: max_abs_diff(&base.losses, &other.losses),
+        weights,
+        worst_weight,
     }
 }
 
@@ -251,6 +288,20 @@ fn every_model_agrees_across_backends() {
             info.name,
             base.losses
         );
+        // The model's own sensitivity: flex again, every input changed by one part in 10^7.
+        let nudged: Vec<_> = batches
+            .iter()
+            .map(|(bx, by)| (bx.clone().mul_scalar(1.0 + 1e-7), by.clone()))
+            .collect();
+        let noise = differences(
+            &base,
+            &run(&model, &x, &nudged, lr, &reference, true),
+            |_| false,
+        );
+        eprintln!(
+            "{:<17} sensitivity to 1e-7: gradients {:.1e}  losses {:.1e}  weights {:.1e}",
+            info.name, noise.grads, noise.losses, noise.weights
+        );
         for (name, device) in &backends {
             // A device that cannot hold the model's largest weight in one buffer (VGG-11's
             // 411 MB first linear layer on lavapipe's 128 MiB) is skipped, with the reason.
@@ -259,66 +310,36 @@ fn every_model_agrees_across_backends() {
                 skipped.push(format!("{} on {name}", info.name));
                 continue;
             }
+            if !name.starts_with("flex")
+                && let Some(cheaper) = cheaper_of_same_architecture(info.name)
+            {
+                eprintln!(
+                    "{:<17} skipped on {name}: its architecture is checked there through {cheaper}",
+                    info.name
+                );
+                skipped.push(format!("{} on {name} (through {cheaper})", info.name));
+                continue;
+            }
             let t = Instant::now();
             let other = run(&model, &x, &batches, lr, device, name != BURN_OPS);
-            let logits = max_abs_diff(&base.logits, &other.logits);
-            // Gradients of the first batch, relative to each parameter's largest gradient, but
-            // at least 5% of the model's largest: a bias right before a batch norm has a true
-            // gradient of zero, and what is computed for it is rounding noise.
-            assert_eq!(
-                base.grads.len(),
-                other.grads.len(),
-                "{}: gradients",
-                info.name
-            );
-            let largest = |g: &[f32]| g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            let model_scale = base
-                .grads
-                .iter()
-                .map(|(_, g)| largest(g))
-                .fold(0.0, f32::max);
-            let (mut grads, mut worst_grad) = (0.0f32, String::new());
-            for ((path, a), (_, b)) in base.grads.iter().zip(&other.grads) {
-                if !name.starts_with("flex")
-                    && s >= 224
-                    && path.ends_with("blocks.0.convs.0.weight")
-                {
-                    // Known: Burn's ndarray and wgpu (lavapipe) compute the weight gradient of
-                    // VGG's first convolution, a reduction over 224 x 224 = 50,176 pixels per
-                    // value, with errors of 4.7e-3 (ndarray, VGG-11) and 0.23-0.65 (wgpu,
-                    // VGG-11 small) of its largest value; both flex paths agree to 1.5e-6.
-                    // Reported, not enforced: the five-step weights check still covers it.
-                    eprintln!(
-                        "{:<17} {name}: gradient of {path} {:.1e} (relative, not checked)",
-                        info.name,
-                        max_abs_diff(a, b) / largest(a).max(f32::MIN_POSITIVE)
-                    );
-                    continue;
-                }
-                let scale = largest(a).max(0.05 * model_scale).max(f32::MIN_POSITIVE);
-                let d = max_abs_diff(a, b) / scale;
-                if d > grads {
-                    grads = d;
-                    worst_grad = format!(
-                        "{path}: {:.1e} of {:.1e}, model {model_scale:.1e}",
-                        max_abs_diff(a, b),
-                        largest(a)
-                    );
-                }
-            }
-            let losses = max_abs_diff(&base.losses, &other.losses);
-            assert_eq!(base.weights.len(), other.weights.len());
-            let (mut weights, mut worst) = (0.0f32, String::new());
-            for ((path, a), (_, b)) in base.weights.iter().zip(&other.weights) {
-                let d = max_abs_diff(a, b);
-                if d > weights {
-                    (weights, worst) = (d, path.clone());
-                }
-            }
+            let d = differences(&base, &other, |path| {
+                // Known: Burn's ndarray and wgpu (lavapipe) compute the weight gradient of VGG's
+                // first convolution, a reduction over 224 x 224 = 50,176 pixels per value, with
+                // errors of 4.7e-3 (ndarray, VGG-11) and 0.23-0.65 (wgpu, VGG-11 small) of its
+                // largest value; both flex paths agree to 1.5e-6. Reported, not enforced: the
+                // five-step weights check still covers it.
+                !name.starts_with("flex") && s >= 224 && path == "net.0.0.weight"
+            });
             eprintln!(
-                "{:<17} flex vs {name:<13} logits {logits:.1e}  gradients {grads:.1e} \
-                 ({worst_grad})  losses {losses:.1e}  weights {weights:.1e} ({worst})  {:.1} s",
+                "{:<17} flex vs {name:<13} logits {:.1e}  gradients {:.1e} ({})  losses {:.1e}  \
+                 weights {:.1e} ({})  {:.1} s",
                 info.name,
+                d.logits,
+                d.grads,
+                d.worst_grad,
+                d.losses,
+                d.weights,
+                d.worst_weight,
                 t.elapsed().as_secs_f64()
             );
             // At 224x224 the other backends' long f32 reductions differ more: VGG-11 on ndarray
@@ -328,19 +349,27 @@ fn every_model_agrees_across_backends() {
             } else {
                 TRAIN_TOL
             };
-            if logits > FORWARD_TOL || grads > grad_tol || losses > TRAIN_TOL || weights > TRAIN_TOL
+            // A difference below ten times what flex does to a 1e-7 change of the inputs cannot
+            // be told from the model's own sensitivity.
+            let grad_tol = grad_tol.max(10.0 * noise.grads);
+            let train_tol = |n: f32| TRAIN_TOL.max(10.0 * n);
+            let (loss_tol, weight_tol) = (train_tol(noise.losses), train_tol(noise.weights));
+            if d.logits > FORWARD_TOL
+                || d.grads > grad_tol
+                || d.losses > loss_tol
+                || d.weights > weight_tol
             {
                 failures.push(format!(
-                    "{} on {name}: logits {logits:.2e} (limit {FORWARD_TOL:.0e}), gradients \
-                     {grads:.2e} (relative, limit {grad_tol:.0e}) at {worst_grad}, losses {losses:.2e}, weights \
-                     {weights:.2e} at {worst} (limit {TRAIN_TOL:.0e})",
-                    info.name
+                    "{} on {name}: logits {:.2e} (limit {FORWARD_TOL:.0e}), gradients {:.2e} \
+                     (relative, limit {grad_tol:.1e}) at {}, losses {:.2e} (limit \
+                     {loss_tol:.1e}), weights {:.2e} at {} (limit {weight_tol:.1e})",
+                    info.name, d.logits, d.grads, d.worst_grad, d.losses, d.weights, d.worst_weight
                 ));
             }
             if name == "flex" {
                 // The same backend and inputs twice: bit for bit.
-                assert_eq!(base.logits, other.logits, "{}: flex twice", info.name);
-                assert_eq!(base.losses, other.losses, "{}: flex twice", info.name);
+                assert_eq!(d.logits, 0.0, "{}: flex twice", info.name);
+                assert_eq!(d.losses, 0.0, "{}: flex twice", info.name);
             }
         }
         eprintln!(
@@ -351,7 +380,7 @@ fn every_model_agrees_across_backends() {
         );
     }
     if !skipped.is_empty() {
-        eprintln!("skipped (device limits): {}", skipped.join(", "));
+        eprintln!("skipped: {}", skipped.join(", "));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -1,8 +1,10 @@
 //! Every registry model trains with its d2l recipe end to end, on a reduced run: one epoch on
-//! 256 training and 128 test images of the shipped Fashion-MNIST (smaller images for the models
-//! that end in global pooling), through the trainer library.
+//! 256 training images (fewer for the costliest models, so that no model's epoch costs more than
+//! about 10^12 multiply-adds) and 128 test images of the shipped Fashion-MNIST (smaller images
+//! for the models that end in global pooling), through the trainer library.
 
-use convzoo_models::{ModelConfig, REGISTRY, SizeRule};
+use burn::tensor::Device;
+use convzoo_models::{ModelConfig, REGISTRY, SizeRule, summarize};
 use convzoo_trainer::config::Overrides;
 use convzoo_trainer::train;
 
@@ -11,16 +13,22 @@ fn every_model_trains_one_reduced_epoch() {
     let root = std::env::temp_dir().join(format!("convzoo-recipes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     for info in REGISTRY {
-        let spec = ModelConfig::from_name(info.name).unwrap().input_spec();
+        let model = ModelConfig::from_name(info.name).unwrap();
+        let spec = model.input_spec();
         // Models with global pooling take smaller images, which keeps the test fast.
         let resize = match spec.size {
             SizeRule::Exact(s) => s,
             SizeRule::AtLeast(min) => min.max(64),
         };
+        // Multiply-adds of one image at that size (they grow with the pixels).
+        let native = info.recipe.resize as f64;
+        let macs =
+            summarize(&model, &Device::flex()).macs as f64 * (resize as f64 / native).powi(2);
+        let limit_train = (1e12 / macs).clamp(32.0, 256.0) as usize;
         let config = Overrides {
             model: Some(info.name.into()),
             epochs: Some(1),
-            limit_train: Some(256),
+            limit_train: Some(limit_train),
             limit_test: Some(128),
             resize: Some(resize),
             ..Overrides::default()

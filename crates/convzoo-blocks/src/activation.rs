@@ -41,9 +41,7 @@ mod tests {
     use super::*;
     use burn::tensor::{Device, Distribution};
 
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-    }
+    use crate::testing::values;
 
     #[test]
     fn values_and_gradients_match_burns_sigmoid() {

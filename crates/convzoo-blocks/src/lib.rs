@@ -50,6 +50,7 @@ mod nin;
 mod params;
 mod probe;
 mod residual;
+pub mod testing;
 mod vgg;
 
 pub use batch_norm::{AnyBatchNorm, BatchNormKind, ScratchBatchNorm, ScratchBatchNormConfig};
@@ -58,7 +59,7 @@ pub use inception::{ConvUnit, Inception, InceptionConfig};
 pub use init::WeightInit;
 pub use layer::{Features, Flatten, Layer, Sequential};
 pub use nin::NinBlockConfig;
-pub use params::{count_parameters, largest_tensor};
+pub use params::{TensorEntry, count_parameters, for_each_tensor, largest_tensor};
 pub use probe::{LayerShape, Probe};
 pub use residual::{Residual, ResidualConfig};
 pub use vgg::{VggBlockConfig, vgg_block};

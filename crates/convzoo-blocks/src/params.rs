@@ -1,77 +1,113 @@
-//! Parameter counting as PyTorch does it: trainable tensors only.
+//! One walk over a module's float tensors, with their paths; parameter counting as PyTorch does
+//! it (trainable tensors only) and the largest tensor are built on it.
 //!
 //! Burn's `Module::num_params` also counts batch-norm running statistics (they are module
 //! state visited like parameters); `model.parameters()` in PyTorch does not, and d2l's figures
 //! follow PyTorch.
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
+use burn::tensor::{Gradients, Tensor};
 
 /// Names of the buffers that are module state, not parameters.
 const BUFFERS: [&str; 2] = ["running_mean", "running_var"];
 
-#[derive(Default)]
-struct Counter {
-    path: Vec<String>,
-    count: usize,
+/// One float tensor of a module, as [`for_each_tensor`] meets it.
+pub struct TensorEntry<'a> {
+    /// Its path: field names and indices, enum variants left out (`net.layers.0.weight`).
+    pub path: &'a str,
+    /// Its shape (known without initialising a lazy parameter).
+    pub shape: Vec<usize>,
+    /// Whether it is module state (batch-norm running statistics) rather than a parameter.
+    pub buffer: bool,
+    value: &'a dyn Fn() -> Tensor<1>,
+    grad: &'a dyn Fn(&Gradients) -> Option<Tensor<1>>,
 }
 
-impl ModuleVisitor for Counter {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+impl TensorEntry<'_> {
+    /// Its values, flattened.
+    pub fn value(&self) -> Tensor<1> {
+        (self.value)()
+    }
+
+    /// Its gradient in `grads`, flattened, if it has one.
+    pub fn grad(&self, grads: &Gradients) -> Option<Tensor<1>> {
+        (self.grad)(grads)
+    }
+}
+
+struct Walk<F> {
+    path: Vec<String>,
+    skipped: Vec<bool>,
+    f: F,
+}
+
+impl<F: FnMut(&TensorEntry)> ModuleVisitor for Walk<F> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        let variant = container_type.starts_with("Enum:");
+        self.skipped.push(variant);
+        if !variant {
+            self.path.push(name.to_string());
+        }
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+        if self.skipped.pop() == Some(false) {
+            self.path.pop();
+        }
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let is_buffer = self
+        let shape = param.lazy_shape().dims::<D>().to_vec();
+        let n = shape.iter().product::<usize>();
+        let path = self.path.join(".");
+        let buffer = self
             .path
             .last()
             .is_some_and(|n| BUFFERS.contains(&n.as_str()));
-        if !is_buffer {
-            self.count += param.lazy_shape().num_elements();
-        }
+        let value = || param.val().reshape([n]);
+        let grad = |g: &Gradients| param.val().grad(g).map(|t| t.reshape([n]));
+        (self.f)(&TensorEntry {
+            path: &path,
+            shape,
+            buffer,
+            value: &value,
+            grad: &grad,
+        });
     }
+}
+
+/// Calls `f` with every float tensor of `module` (parameters and running statistics), in
+/// visiting order.
+pub fn for_each_tensor<M: Module>(module: &M, f: impl FnMut(&TensorEntry)) {
+    module.visit(&mut Walk {
+        path: Vec::new(),
+        skipped: Vec::new(),
+        f,
+    });
 }
 
 /// Number of trainable parameters of `module`, as PyTorch's `parameters()` counts them.
 pub fn count_parameters<M: Module>(module: &M) -> usize {
-    let mut counter = Counter::default();
-    module.visit(&mut counter);
-    counter.count
-}
-
-#[derive(Default)]
-struct Largest {
-    path: Vec<String>,
-    best: Option<(String, usize)>,
-}
-
-impl ModuleVisitor for Largest {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let n = param.lazy_shape().num_elements();
-        if self.best.as_ref().is_none_or(|(_, m)| n > *m) {
-            self.best = Some((self.path.join("."), n));
+    let mut count = 0;
+    for_each_tensor(module, |t| {
+        if !t.buffer {
+            count += t.shape.iter().product::<usize>();
         }
-    }
+    });
+    count
 }
 
 /// The largest float tensor of `module` (parameters and running statistics): its path and
 /// number of elements. Devices with a per-buffer size limit (wgpu) must hold it in one piece.
 pub fn largest_tensor<M: Module>(module: &M) -> Option<(String, usize)> {
-    let mut largest = Largest::default();
-    module.visit(&mut largest);
-    largest.best
+    let mut best: Option<(String, usize)> = None;
+    for_each_tensor(module, |t| {
+        let n = t.shape.iter().product::<usize>();
+        if best.as_ref().is_none_or(|(_, m)| n > *m) {
+            best = Some((t.path.to_string(), n));
+        }
+    });
+    best
 }
 
 #[cfg(test)]
@@ -98,5 +134,15 @@ mod tests {
         );
         let scratch = crate::ScratchBatchNormConfig::new(7).init(&Device::flex());
         assert_eq!(count_parameters(&scratch), 14);
+    }
+
+    #[test]
+    fn paths_leave_enum_variants_out() {
+        let device = Device::flex();
+        let bn = crate::AnyBatchNorm::new(crate::BatchNormKind::Burn, 3, &device);
+        let mut paths = Vec::new();
+        for_each_tensor(&bn, |t| paths.push((t.path.to_string(), t.buffer)));
+        assert!(paths.contains(&("gamma".into(), false)), "{paths:?}");
+        assert!(paths.contains(&("running_var".into(), true)), "{paths:?}");
     }
 }

@@ -12,6 +12,7 @@ use burn::module::Module;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot};
 use burn::tensor::{Device, Tensor, TensorData};
 use convzoo_blocks::BatchNormKind;
+use convzoo_blocks::testing::max_abs_diff;
 use convzoo_models::torch::{key_pairs, load_torch};
 use convzoo_models::{Model, ModelConfig, REGISTRY};
 use safetensors::SafeTensors;
@@ -117,14 +118,6 @@ impl Fixture {
     }
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// Whether d2l's initialised weights are stored beside the fixture (small models) rather than
 /// computed by `fill` on both sides.
 fn stored_weights(fixture: &str) -> Option<PathBuf> {
@@ -186,7 +179,7 @@ fn logits_equal_pytorch() {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        let diff = max_diff(&got, &expected);
+        let diff = max_abs_diff(&got, &expected);
         assert!(diff <= 1e-4, "{name}: inference logits differ by {diff}");
         checked += 1;
 
@@ -206,7 +199,7 @@ fn logits_equal_pytorch() {
                 .into_data()
                 .try_to_vec::<f32>()
                 .unwrap();
-            let diff = max_diff(&got, &expected_train);
+            let diff = max_abs_diff(&got, &expected_train);
             assert!(
                 diff <= 1e-4,
                 "{name} ({kind:?}): training logits differ by {diff}"
@@ -270,7 +263,7 @@ fn check_running_stats(
                 .map(|(t, b)| 0.9 * b + (t - 0.9 * b) * (n - 1.0) / n)
                 .collect()
         };
-        let diff = max_diff(mine, &expected);
+        let diff = max_abs_diff(mine, &expected);
         assert!(
             diff <= 1e-4,
             "{name} (exact {exact}): {key} differs by {diff}"

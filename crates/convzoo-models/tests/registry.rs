@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Gradients;
+use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
+use convzoo_blocks::for_each_tensor;
 use convzoo_models::{Error, ModelConfig, REGISTRY, SizeRule, summarize};
 
 /// Parameter count and per-layer shapes of one model in d2l's reference summary.
@@ -74,29 +74,6 @@ fn parameter_counts_and_layer_shapes_match_d2l() {
     }
 }
 
-/// Collects the ids of parameters that have no gradient.
-struct MissingGrads<'a> {
-    grads: &'a Gradients,
-    path: Vec<String>,
-    missing: Vec<String>,
-}
-
-impl ModuleVisitor for MissingGrads<'_> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let name = self.path.join(".");
-        let is_buffer = name.ends_with("running_mean") || name.ends_with("running_var");
-        if !is_buffer && param.val().grad(self.grads).is_none() {
-            self.missing.push(name);
-        }
-    }
-}
-
 #[test]
 fn forward_and_backward_on_a_batch_of_two() {
     let device = Device::flex().autodiff();
@@ -117,17 +94,16 @@ fn forward_and_backward_on_a_batch_of_two() {
             info.name
         );
         let grads = logits.sum().backward();
-        let mut visitor = MissingGrads {
-            grads: &grads,
-            path: vec![],
-            missing: vec![],
-        };
-        model.visit(&mut visitor);
+        let mut missing = Vec::new();
+        for_each_tensor(&model, |t| {
+            if !t.buffer && t.grad(&grads).is_none() {
+                missing.push(model.torch_key(t.path));
+            }
+        });
         assert!(
-            visitor.missing.is_empty(),
-            "{}: no gradient for {:?}",
-            info.name,
-            visitor.missing
+            missing.is_empty(),
+            "{}: no gradient for {missing:?}",
+            info.name
         );
     }
 }

@@ -147,7 +147,6 @@ pub fn bench_model(
     })
 }
 
-
 /// Where one training step's time goes, in seconds (medians over the timed steps).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepBreakdown {

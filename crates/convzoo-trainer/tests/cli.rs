@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
+use convzoo_blocks::testing::values;
 use convzoo_models::ModelConfig;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -110,20 +110,13 @@ fn bad_input_gives_one_line_errors() {
 
 /// Every tensor of a weights file, in module order (parameter ids differ between runs).
 fn weights(path: &Path) -> Vec<Vec<f32>> {
-    struct Collect(Vec<Vec<f32>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0
-                .push(param.val().into_data().try_to_vec::<f32>().unwrap());
-        }
-    }
     let model = ModelConfig::from_name("lenet")
         .unwrap()
         .init(&Device::flex());
     let model = convzoo_trainer::checkpoint::load_weights(path, model).unwrap();
-    let mut c = Collect(vec![]);
-    model.visit(&mut c);
-    c.0
+    let mut out = Vec::new();
+    convzoo_blocks::for_each_tensor(&model, |t| out.push(values(t.value())));
+    out
 }
 
 fn metrics(run: &Path) -> serde_json::Value {

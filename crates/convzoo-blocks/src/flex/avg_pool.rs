@@ -192,9 +192,7 @@ mod tests {
     use super::*;
     use burn::tensor::{Device, Distribution};
 
-    fn values(t: Tensor<4>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-    }
+    use crate::testing::values;
 
     #[test]
     fn matches_burns_avg_pool_and_its_gradient() {

@@ -176,19 +176,10 @@ mod tests {
     use super::*;
     use burn::tensor::{Device, Distribution};
 
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-    }
+    use crate::testing::values;
 
     fn assert_close(what: &str, ours: Vec<f32>, burns: Vec<f32>, tolerance: f32) {
-        assert_eq!(ours.len(), burns.len(), "{what}: length");
-        let scale = burns.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        for (i, (a, b)) in ours.iter().zip(&burns).enumerate() {
-            assert!(
-                (a - b).abs() <= tolerance * scale,
-                "{what}[{i}]: {a} vs Burn's {b}"
-            );
-        }
+        crate::testing::assert_close(what, &ours, &burns, tolerance);
     }
 
     fn check<const D: usize>(shape: [usize; D], offset: f32, tracked_x: bool) {

@@ -187,19 +187,10 @@ mod tests {
     use super::*;
     use burn::tensor::{Device, Distribution};
 
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
-    }
+    use crate::testing::values;
 
     fn assert_close(what: &str, ours: Vec<f32>, burns: Vec<f32>) {
-        let scale = burns.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        for (i, (a, b)) in ours.iter().zip(&burns).enumerate() {
-            assert!(
-                (a - b).abs() <= 2e-6 * scale,
-                "{what}[{i}]: {a} vs Burn's {b}"
-            );
-        }
-        assert_eq!(ours.len(), burns.len(), "{what}: length");
+        crate::testing::assert_close(what, &ours, &burns, 2e-6);
     }
 
     /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
