@@ -1,7 +1,8 @@
 //! Every registry model trains with its d2l recipe end to end, on a reduced run: one epoch on
-//! 256 training images (fewer for the costliest models, so that no model's epoch costs more than
-//! about 10^12 multiply-adds) and 128 test images of the shipped Fashion-MNIST (smaller images
-//! for the models that end in global pooling), through the trainer library.
+//! 256 training and 128 test images of the shipped Fashion-MNIST (fewer for the costliest models,
+//! so that no model's epoch costs more than about 2.5 x 10^11 multiply-adds to train and half that
+//! to test; smaller images for the models that end in global pooling), through the trainer
+//! library.
 
 use burn::tensor::Device;
 use convzoo_models::{ModelConfig, REGISTRY, SizeRule, summarize};
@@ -24,12 +25,13 @@ fn every_model_trains_one_reduced_epoch() {
         let native = info.recipe.resize as f64;
         let macs =
             summarize(&model, &Device::flex()).macs as f64 * (resize as f64 / native).powi(2);
-        let limit_train = (1e12 / macs).clamp(32.0, 256.0) as usize;
+        let limit_train = (2.5e11 / macs).clamp(16.0, 256.0) as usize;
+        let limit_test = (1.25e11 / macs).clamp(16.0, 128.0) as usize;
         let config = Overrides {
             model: Some(info.name.into()),
             epochs: Some(1),
             limit_train: Some(limit_train),
-            limit_test: Some(128),
+            limit_test: Some(limit_test),
             resize: Some(resize),
             ..Overrides::default()
         }
@@ -42,6 +44,7 @@ fn every_model_trains_one_reduced_epoch() {
         );
         assert_eq!(config.batch_size, info.recipe.batch_size);
         let dir = root.join(info.name);
+        let started = std::time::Instant::now();
         let run = train::start(config, Some(&dir)).unwrap_or_else(|e| panic!("{}: {e}", info.name));
         for f in [
             "config.json",
@@ -64,5 +67,10 @@ fn every_model_trains_one_reduced_epoch() {
         let acc = epochs[0]["test_acc"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&acc));
         std::fs::remove_dir_all(&dir).unwrap();
+        eprintln!(
+            "{:<17} {limit_train} + {limit_test} images at {resize}x{resize}: {:.1} s",
+            info.name,
+            started.elapsed().as_secs_f64()
+        );
     }
 }
