@@ -331,6 +331,9 @@ pub enum Error {
         /// Its shape.
         shape: Vec<usize>,
     },
+    /// A model that cannot be written as ONNX.
+    #[error(transparent)]
+    Onnx(#[from] convzoo_onnx::Error),
     /// The plots could not be drawn.
     #[error("{0}")]
     Plot(String),

@@ -55,11 +55,27 @@ pub fn import(name: &str, from: &Path, out: Option<&Path>, device: &Device) -> R
     Ok(run)
 }
 
-/// Exports the weights of run `run` as safetensors with d2l's PyTorch key names.
+/// Exports run `run`, by `out`'s extension: `.onnx`, the network in inference mode as an ONNX
+/// model (see [`convzoo_onnx`]); anything else, the weights as safetensors with d2l's PyTorch
+/// key names. Written atomically: a failure leaves no partial file.
 pub fn export(run: &Path, out: &Path, device: &Device) -> Result<()> {
     let config = TrainConfig::read_from_run(run)?;
     let model = load_any(&config.model, run, device)?;
     let model_config = config.model_config()?;
+    if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+    {
+        let input = [model_config.in_channels(), config.resize, config.resize];
+        let classes = convzoo_datasets::FASHION_MNIST
+            .classes
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let info = convzoo_onnx::ExportInfo::new(&model, input, classes);
+        let bytes = convzoo_onnx::to_onnx(&model.valid(), &info)?;
+        return Ok(write_atomic(out, &bytes)?);
+    }
     // Written next to the target, then renamed into place.
     Ok(write_atomic_with(out, |tmp| {
         save_safetensors(&model, &model_config, tmp)

@@ -1,4 +1,5 @@
-//! `convzoo export`: a run's weights as safetensors with d2l's PyTorch key names.
+//! `convzoo export`: a run as an ONNX model (`--out model.onnx`) or its weights as safetensors
+//! with d2l's PyTorch key names.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,8 @@ pub struct ExportArgs {
     /// Run directory
     #[arg(long, value_name = "DIR")]
     run: PathBuf,
-    /// Safetensors file to write
+    /// File to write: `.onnx` for an ONNX model (inference graph, opset 17, input `input`
+    /// [N, C, H, W], output `logits`), any other extension for safetensors weights
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
 }

@@ -39,7 +39,7 @@ pub enum Command {
     Summary(summary::SummaryArgs),
     /// Import PyTorch weights (d2l's key names) into a new run directory
     Import(import::ImportArgs),
-    /// Export a run's weights as safetensors with d2l's PyTorch key names
+    /// Export a run as an ONNX model (--out FILE.onnx) or as safetensors with d2l's PyTorch keys
     Export(export::ExportArgs),
     /// Run a model on the tensor `input` of a safetensors file; write `logits`
     Infer(infer::InferArgs),
