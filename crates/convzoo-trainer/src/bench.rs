@@ -117,12 +117,16 @@ pub fn train_steps(
 }
 
 /// Benchmarks model `name` in this process: `warmup` untimed then `steps` timed steps.
+///
+/// With `onnx`, the model (in inference mode) is also written there as an ONNX file, for
+/// ONNX Runtime to time the same network ([`compare`]).
 pub fn bench_model(
     name: &str,
     backend_name: &str,
     batch_size: Option<usize>,
     steps: usize,
     warmup: usize,
+    onnx: Option<&Path>,
 ) -> Result<BenchResult> {
     let (model, bs, train_times) = train_steps(name, backend_name, batch_size, steps, warmup)?;
     let device = backend::device(backend_name)?;
@@ -137,6 +141,13 @@ pub fn bench_model(
             infer_times.push(started.elapsed().as_secs_f64());
         }
     }
+    if let Some(path) = onnx {
+        let classes = (0..eval_classes(&eval, &x))
+            .map(|i| i.to_string())
+            .collect();
+        let info = convzoo_onnx::ExportInfo::new(&eval, [c, h, w], classes);
+        convzoo_datasets::write_atomic(path, &convzoo_onnx::to_onnx(&eval, &info)?)?;
+    }
     Ok(BenchResult {
         model: name.into(),
         backend: backend_name.into(),
@@ -145,6 +156,11 @@ pub fn bench_model(
         infer_images_per_sec: bs as f64 / median(infer_times),
         peak_rss_bytes: peak_rss_bytes(),
     })
+}
+
+/// The number of classes `model` predicts (its logits' width on `x`'s first image).
+fn eval_classes(model: &Model, x: &Tensor<4>) -> usize {
+    model.forward(x.clone().narrow(0, 0, 1)).dims()[1]
 }
 
 /// Where one training step's time goes, in seconds (medians over the timed steps).
@@ -272,6 +288,9 @@ pub struct Plan {
     pub warmup: usize,
     /// Also measure d2l's PyTorch model, with this Python (`None`: do not).
     pub pytorch: Option<String>,
+    /// Also time the model's own ONNX export in ONNX Runtime, with this Python (`None`: do
+    /// not).
+    pub onnx: Option<String>,
 }
 
 /// One model's figures, and PyTorch's beside them where measured.
@@ -281,6 +300,20 @@ pub struct Comparison {
     pub ours: BenchResult,
     /// d2l's PyTorch model's (`None`: not asked for, or no counterpart).
     pub pytorch: Option<BenchResult>,
+    /// The same network exported to ONNX, in ONNX Runtime (inference only; `None`: not asked
+    /// for).
+    pub onnx: Option<BenchResult>,
+}
+
+/// The Python that runs the ONNX Runtime benchmark: `$CONVZOO_ONNX_PYTHON`, else `python3`.
+pub fn onnx_python() -> String {
+    std::env::var("CONVZOO_ONNX_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// One line of JSON of `tools/onnx/bench_onnx.py`.
+#[derive(Deserialize)]
+struct OrtResult {
+    infer_images_per_sec: f64,
 }
 
 /// The Python that runs the PyTorch benchmark: `$CONVZOO_TORCH_PYTHON`, else `python3`.
@@ -321,7 +354,49 @@ pub fn compare(plan: &Plan, each: &mut dyn FnMut(&Comparison)) -> Result<Vec<Com
         let mut cmd = Command::new(&plan.convzoo);
         cmd.args(["bench", "--single", "--backend", &plan.backend]);
         common(&mut cmd, name);
+        let onnx_file =
+            std::env::temp_dir().join(format!("convzoo-bench-{}-{name}.onnx", std::process::id()));
+        if plan.onnx.is_some() {
+            cmd.arg("--onnx-out").arg(&onnx_file);
+        }
         let ours = parse_result(run(&mut cmd, &plan.convzoo.display().to_string())?, name)?;
+        let onnx = match &plan.onnx {
+            Some(python) => {
+                let script =
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/onnx/bench_onnx.py");
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let mut cmd = Command::new(python);
+                cmd.arg(&script).arg(&onnx_file).args([
+                    "--batch-size",
+                    &ours.batch_size.to_string(),
+                    "--steps",
+                    &plan.steps.to_string(),
+                    "--warmup",
+                    &plan.warmup.to_string(),
+                    "--threads",
+                    &threads.to_string(),
+                ]);
+                let out = run(&mut cmd, python);
+                let _ = std::fs::remove_file(&onnx_file);
+                let what = format!("{name} (onnxruntime)");
+                let line = checked_last_line(out?, &what)?;
+                let r: OrtResult =
+                    serde_json::from_str(&line).map_err(|source| Error::BenchOutput {
+                        what,
+                        source,
+                        line: line.clone(),
+                    })?;
+                Some(BenchResult {
+                    model: name.clone(),
+                    backend: "onnxruntime".into(),
+                    batch_size: ours.batch_size,
+                    train_images_per_sec: 0.0,
+                    infer_images_per_sec: r.infer_images_per_sec,
+                    peak_rss_bytes: 0,
+                })
+            }
+            None => None,
+        };
         let pytorch = match (&plan.pytorch, convzoo_models::find(name)?.pytorch) {
             (Some(python), Some(d2l)) => {
                 let mut cmd = Command::new(python);
@@ -334,15 +409,19 @@ pub fn compare(plan: &Plan, each: &mut dyn FnMut(&Comparison)) -> Result<Vec<Com
             }
             _ => None,
         };
-        let comparison = Comparison { ours, pytorch };
+        let comparison = Comparison {
+            ours,
+            pytorch,
+            onnx,
+        };
         each(&comparison);
         results.push(comparison);
     }
     Ok(results)
 }
 
-/// The result a benchmark process printed as its last line of JSON.
-fn parse_result(out: Output, what: &str) -> Result<BenchResult> {
+/// The last line a benchmark process printed, or its error.
+fn checked_last_line(out: Output, what: &str) -> Result<String> {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(Error::BenchFailed {
@@ -351,10 +430,15 @@ fn parse_result(out: Output, what: &str) -> Result<BenchResult> {
         });
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().unwrap_or_default();
-    serde_json::from_str(line).map_err(|source| Error::BenchOutput {
+    Ok(text.lines().last().unwrap_or_default().to_string())
+}
+
+/// The result a benchmark process printed as its last line of JSON.
+fn parse_result(out: Output, what: &str) -> Result<BenchResult> {
+    let line = checked_last_line(out, what)?;
+    serde_json::from_str(&line).map_err(|source| Error::BenchOutput {
         what: what.into(),
         source,
-        line: line.into(),
+        line,
     })
 }

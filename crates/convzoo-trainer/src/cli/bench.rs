@@ -31,9 +31,16 @@ pub struct BenchArgs {
     /// with torch), alternating per model, and print the ratios
     #[arg(long)]
     compare_pytorch: bool,
+    /// Also time each model's own ONNX export in ONNX Runtime (tools/onnx/bench_onnx.py;
+    /// $CONVZOO_ONNX_PYTHON or python3 with onnxruntime), inference, as many threads as convzoo
+    #[arg(long)]
+    compare_onnx: bool,
     /// Run one model in this process and print its JSON (used by the other modes)
     #[arg(long, hide = true)]
     single: bool,
+    /// With --single: also write the model as ONNX to this file
+    #[arg(long, hide = true, value_name = "FILE")]
+    onnx_out: Option<std::path::PathBuf>,
     /// Time the parts of a training step instead: data, forward, backward, update
     #[arg(long, conflicts_with = "compare_pytorch")]
     breakdown: bool,
@@ -60,7 +67,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     backend::device(&backend_name)?;
     let (bs, steps, warmup) = (args.batch_size, args.steps, args.warmup);
     if args.single {
-        let r = bench::bench_model(&args.model, &backend_name, bs, steps, warmup)?;
+        let onnx = args.onnx_out.as_deref();
+        let r = bench::bench_model(&args.model, &backend_name, bs, steps, warmup, onnx)?;
         println!("{}", to_json(&r, false));
         return Ok(());
     }
@@ -87,6 +95,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         steps,
         warmup,
         pytorch: args.compare_pytorch.then(bench::torch_python),
+        onnx: args.compare_onnx.then(bench::onnx_python),
     };
     let results = bench::compare(&plan, &mut |c| {
         if !args.json {
@@ -99,7 +108,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.json {
         let all: Vec<&BenchResult> = results
             .iter()
-            .flat_map(|c| std::iter::once(&c.ours).chain(&c.pytorch))
+            .flat_map(|c| std::iter::once(&c.ours).chain(&c.pytorch).chain(&c.onnx))
             .collect();
         println!("{}", to_json(&all, true));
     } else {
@@ -172,7 +181,7 @@ fn breakdown(args: &BenchArgs, backend_name: &str, names: &[String]) -> Result<(
 
 fn print_table(results: &[Comparison]) {
     println!(
-        "{:<18} {:>6} {:>12} {:>12} {:>10} {:>12} {:>12} {:>8} {:>8}",
+        "{:<18} {:>6} {:>12} {:>12} {:>10} {:>12} {:>12} {:>8} {:>8} {:>10} {:>6}",
         "model",
         "batch",
         "train img/s",
@@ -181,9 +190,23 @@ fn print_table(results: &[Comparison]) {
         "torch train",
         "torch infer",
         "train x",
-        "infer x"
+        "infer x",
+        "ORT infer",
+        "x ORT"
     );
-    for Comparison { ours: a, pytorch } in results {
+    for Comparison {
+        ours: a,
+        pytorch,
+        onnx,
+    } in results
+    {
+        let (oi, ro) = match onnx {
+            Some(o) => (
+                format!("{:.1}", o.infer_images_per_sec),
+                format!("{:.2}", a.infer_images_per_sec / o.infer_images_per_sec),
+            ),
+            None => ("-".into(), "-".into()),
+        };
         let (tt, ti, rt, ri) = match pytorch {
             Some(b) => (
                 format!("{:.1}", b.train_images_per_sec),
@@ -194,7 +217,7 @@ fn print_table(results: &[Comparison]) {
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         println!(
-            "{:<18} {:>6} {:>12.1} {:>12.1} {:>10.0} {:>12} {:>12} {:>8} {:>8}",
+            "{:<18} {:>6} {:>12.1} {:>12.1} {:>10.0} {:>12} {:>12} {:>8} {:>8} {:>10} {:>6}",
             a.model,
             a.batch_size,
             a.train_images_per_sec,
@@ -203,7 +226,9 @@ fn print_table(results: &[Comparison]) {
             tt,
             ti,
             rt,
-            ri
+            ri,
+            oi,
+            ro
         );
     }
 }
