@@ -15,6 +15,8 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+from session import open_session
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -27,14 +29,10 @@ def main():
     if args.batch_size < 1 or args.steps < 1 or args.warmup < 0 or args.threads < 1:
         sys.exit("bench_onnx: --batch-size, --steps and --threads must be positive, --warmup >= 0")
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
     try:
-        session = ort.InferenceSession(args.model, opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # noqa: BLE001 - any load failure is one error
-        sys.exit(f"bench_onnx: onnxruntime cannot load {args.model}: {e}")
+        session = open_session(args.model, args.threads)
+    except ValueError as e:
+        sys.exit(f"bench_onnx: {e}")
     inp = session.get_inputs()[0]
     rest = inp.shape[1:]
     if not all(isinstance(d, int) for d in rest):

@@ -13,8 +13,9 @@ import sys
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from safetensors.numpy import load_file
+
+from session import open_session
 
 METADATA_KEYS = ("model", "classes", "input_size", "normalization", "convzoo_version")
 
@@ -109,14 +110,10 @@ def main():
         except Exception as e:  # noqa: BLE001 - checker and shape-inference errors
             raise CheckError(f"onnx checker: {e}") from None
         in_dims, meta = check_graph(model)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = args.threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         try:
-            session = ort.InferenceSession(args.model, opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001
-            raise CheckError(f"onnxruntime cannot load the model: {e}") from None
+            session = open_session(args.model, args.threads)
+        except ValueError as e:
+            raise CheckError(str(e)) from None
         results = [compare(session, in_dims, i, o, args.tolerance) for i, o in args.pair]
     except CheckError as e:
         sys.exit(f"check_onnx: {args.model}: " + " ".join(str(e).split()))  # one line

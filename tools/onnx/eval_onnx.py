@@ -13,7 +13,8 @@ import pathlib
 import sys
 
 import numpy as np
-import onnxruntime as ort
+
+from session import open_session
 
 
 def read_idx(path, magic):
@@ -80,14 +81,10 @@ def main():
     if args.limit is not None:
         images, labels = images[:args.limit], labels[:args.limit]
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
     try:
-        session = ort.InferenceSession(args.model, opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # noqa: BLE001 - any load failure is one error
-        sys.exit(f"eval_onnx: onnxruntime cannot load {args.model}: {e}")
+        session = open_session(args.model, args.threads)
+    except ValueError as e:
+        sys.exit(f"eval_onnx: {e}")
     inp = session.get_inputs()[0]
     shape = inp.shape
     if len(shape) != 4 or shape[1] != 1 or not all(isinstance(s, int) for s in shape[2:]):

@@ -27,7 +27,7 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
              features in $CONVZOO_FEATURES, default `ndarray,wgpu` (wgpu needs a Vulkan driver;
              Debian: apt-get install mesa-vulkan-drivers libvulkan1)
   bench      training and inference throughput per model: [--model NAME|all] [--batch-size N]
-             [--steps N] [--json] [--compare-pytorch]; `bench --criterion` runs the criterion
+             [--steps N] [--json] [--compare-pytorch] [--compare-onnx]; `bench --criterion` runs the criterion
              benchmarks (data loading, input pipeline against a training step)
 
 Backends: --backend flex (default), ndarray, wgpu, vulkan, cuda or metal; the matching cargo
