@@ -69,6 +69,16 @@ pub struct TrainConfig {
     /// Batch-norm implementation (`None`: the model's own).
     #[serde(default)]
     pub batch_norm: Option<BatchNormKind>,
+    /// Log the training loss to TensorBoard every N steps (0: only the per-epoch scalars).
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+}
+
+/// TensorBoard's step loss every this many steps, unless `--log-every` says otherwise.
+pub const DEFAULT_LOG_EVERY: usize = 20;
+
+fn default_log_every() -> usize {
+    DEFAULT_LOG_EVERY
 }
 
 /// Values that override the recipe: from a `--config` JSON file and from flags.
@@ -125,6 +135,10 @@ pub struct Overrides {
     /// variance) [default: the model's own]
     #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<BatchNormKind>()))]
     pub batch_norm: Option<BatchNormKind>,
+    /// Write the training loss to the run's TensorBoard events every N steps (0: only the
+    /// per-epoch scalars) [default: 20]
+    #[arg(long)]
+    pub log_every: Option<usize>,
 }
 
 impl Overrides {
@@ -159,6 +173,7 @@ impl Overrides {
             data_dir,
             checkpoint_every,
             batch_norm,
+            log_every,
         } = self;
         [
             ("--model", model.is_some()),
@@ -177,6 +192,7 @@ impl Overrides {
             ("--data-dir", data_dir.is_some()),
             ("--checkpoint-every", checkpoint_every.is_some()),
             ("--batch-norm", batch_norm.is_some()),
+            ("--log-every", log_every.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, set)| set.then_some(flag))
@@ -201,6 +217,7 @@ impl Overrides {
             backend: other.backend.or(self.backend),
             data_dir: other.data_dir.or(self.data_dir),
             checkpoint_every: other.checkpoint_every.or(self.checkpoint_every),
+            log_every: other.log_every.or(self.log_every),
             batch_norm: other.batch_norm.or(self.batch_norm),
         }
     }
@@ -226,6 +243,7 @@ impl Overrides {
             backend: self.backend.unwrap_or_else(|| default_backend.into()),
             data_dir: self.data_dir,
             checkpoint_every: self.checkpoint_every.unwrap_or(0),
+            log_every: self.log_every.unwrap_or(DEFAULT_LOG_EVERY),
             batch_norm: self.batch_norm,
         };
         config.check()?;

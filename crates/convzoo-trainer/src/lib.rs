@@ -45,6 +45,7 @@ pub mod metrics;
 pub mod observe;
 pub mod plot;
 pub mod step;
+pub mod tensorboard;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -30,6 +30,7 @@ use crate::metrics::{EpochMetrics, Metrics};
 use crate::observe::{Event, Observer, Quiet};
 use crate::plot::write_curves;
 pub use crate::step::{StepStats, count_correct, train_step};
+use crate::tensorboard::EventWriter;
 
 /// The optimiser of `c`, with PyTorch's conventions (no momentum dampening, Adam epsilon 1e-8).
 pub fn optimizer(c: &TrainConfig) -> ModuleOptimizer {
@@ -190,6 +191,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
         });
         last_checkpoint = Some(dir);
     }
+    let mut events = EventWriter::create(run)?;
     let batcher = ImageBatcher::new(Some(c.resize));
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let (n, bs) = (train.len(), c.batch_size);
@@ -227,6 +229,9 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
             state.seen += len as u64;
             state.next_step = step + 1;
             state.global_step += 1;
+            if c.log_every > 0 && state.global_step.is_multiple_of(c.log_every) {
+                events.scalar("train/loss", state.global_step as u64, stats.loss)?;
+            }
             let secs = before + started.elapsed().as_secs_f64();
             observer.event(&Event::Step {
                 epoch: epoch + 1,
@@ -257,6 +262,16 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
             seconds: train_seconds + test_started.elapsed().as_secs_f64(),
             train_images_per_sec: state.seen as f64 / train_seconds.max(1e-9),
         };
+        let at = record.epoch as u64;
+        for (tag, value) in [
+            ("epoch/train_loss", record.train_loss),
+            ("epoch/train_acc", record.train_acc),
+            ("epoch/test_acc", record.test_acc),
+            ("epoch/lr", c.lr_at(epoch, 0, steps)),
+            ("epoch/images_per_sec", record.train_images_per_sec),
+        ] {
+            events.scalar(tag, at, value)?;
+        }
         observer.event(&Event::Epoch {
             metrics: record.clone(),
             epochs: c.epochs,
