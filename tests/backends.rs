@@ -84,8 +84,8 @@ fn input(config: &ModelConfig) -> (usize, usize) {
     }
 }
 
-/// For backends other than flex, which are slow on the CPU: a cheaper registry model of the
-/// same architecture, if there is one (VGG-16 is checked through VGG-11 there, ResNet-34
+/// For backends other than flex, which are slow on the CPU: the cheapest registry model of the
+/// same architecture, if there is a cheaper one (VGG-16 is checked through VGG-11 there, ResNet-34
 /// through ResNet-18). Cost is the parameter count, known without initialising anything.
 fn cheaper_of_same_architecture(name: &str) -> Option<&'static str> {
     let device = Device::flex();
@@ -99,8 +99,8 @@ fn cheaper_of_same_architecture(name: &str) -> Option<&'static str> {
         .iter()
         .map(|m| (m.name, arch(m.name)))
         .filter(|(n, (k, p))| *n != name && *k == kind && *p < params)
+        .min_by_key(|(_, (_, p))| *p)
         .map(|(n, _)| n)
-        .next()
 }
 
 /// The registry models to check: all, or those named by `CONVZOO_MODELS`.

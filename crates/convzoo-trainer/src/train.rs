@@ -135,7 +135,7 @@ pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<()> {
     }
     Err(Error::TensorTooLarge {
         model: model.name().to_string(),
-        tensor: path.to_string(),
+        tensor: model.torch_key(&path),
         bytes,
         limit,
         device: backend::label(spec),
