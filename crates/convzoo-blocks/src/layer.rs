@@ -167,65 +167,31 @@ impl Layer {
     }
 }
 
-impl From<Conv2d> for Layer {
-    fn from(c: Conv2d) -> Self {
-        Self::Conv(c)
-    }
+/// `impl From<$module> for Layer` for each variant that wraps a module.
+macro_rules! layer_from {
+    ($($module:ty => $variant:ident),* $(,)?) => {
+        $(
+            impl From<$module> for Layer {
+                fn from(m: $module) -> Self {
+                    Self::$variant(m)
+                }
+            }
+        )*
+    };
 }
 
-impl From<Linear> for Layer {
-    fn from(l: Linear) -> Self {
-        Self::Linear(l)
-    }
-}
-
-impl From<AnyBatchNorm> for Layer {
-    fn from(bn: AnyBatchNorm) -> Self {
-        Self::BatchNorm(bn)
-    }
-}
-
-impl From<MaxPool2d> for Layer {
-    fn from(p: MaxPool2d) -> Self {
-        Self::MaxPool(p)
-    }
-}
-
-impl From<AvgPool2d> for Layer {
-    fn from(p: AvgPool2d) -> Self {
-        Self::AvgPool(p)
-    }
-}
-
-impl From<Dropout> for Layer {
-    fn from(d: Dropout) -> Self {
-        Self::Dropout(d)
-    }
-}
-
-impl From<Sequential> for Layer {
-    fn from(s: Sequential) -> Self {
-        Self::Seq(s)
-    }
-}
-
-impl From<Inception> for Layer {
-    fn from(b: Inception) -> Self {
-        Self::Inception(b)
-    }
-}
-
-impl From<Residual> for Layer {
-    fn from(b: Residual) -> Self {
-        Self::Residual(b)
-    }
-}
-
-impl From<DenseBlock> for Layer {
-    fn from(b: DenseBlock) -> Self {
-        Self::Dense(b)
-    }
-}
+layer_from!(
+    Conv2d => Conv,
+    Linear => Linear,
+    AnyBatchNorm => BatchNorm,
+    MaxPool2d => MaxPool,
+    AvgPool2d => AvgPool,
+    Dropout => Dropout,
+    Sequential => Seq,
+    Inception => Inception,
+    Residual => Residual,
+    DenseBlock => Dense,
+);
 
 /// Layers applied in order, each under a name: its position unless pushed with a name
 /// (PyTorch's `nn.Sequential` and `add_module`).
