@@ -131,12 +131,38 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    match cmd.status() {
-        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+    match run(cmd) {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(130).clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("error: cannot run cargo: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs `cmd` to its end. A Ctrl-C reaches the child through the terminal's process group, so
+/// xtask outlives it (the child finishes its step and writes a checkpoint) instead of dying
+/// first; a SIGTERM sent to xtask alone is passed on to the child.
+fn run(mut cmd: Command) -> std::io::Result<std::process::ExitStatus> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (interrupted, terminated) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    signal_hook::flag::register(SIGINT, Arc::clone(&interrupted))?;
+    signal_hook::flag::register(SIGTERM, Arc::clone(&terminated))?;
+    let mut child = cmd.spawn()?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if terminated.swap(false, Ordering::Relaxed) {
+            // SAFETY: kill(2) with the child's pid and a valid signal number.
+            unsafe { libc::kill(child.id() as libc::pid_t, SIGTERM) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

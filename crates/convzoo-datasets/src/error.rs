@@ -169,6 +169,53 @@ pub enum DataError {
         /// The decoder's message.
         reason: String,
     },
+    /// A file of fixed-size records (CIFAR-10) has a length that is not a whole number of them.
+    #[error("{}: {len} bytes is not a whole number of {record}-byte records", path.display())]
+    BadRecords {
+        /// The file.
+        path: PathBuf,
+        /// Its length.
+        len: usize,
+        /// Bytes of one record.
+        record: usize,
+    },
+    /// The test folder's classes are not the training folder's.
+    #[error(
+        "{} and {} hold different classes (only in train: {}; only in test: {}): give both the \
+         same class folders",
+        train.display(),
+        test.display(),
+        list(only_train),
+        list(only_test)
+    )]
+    ClassMismatch {
+        /// The training folder.
+        train: PathBuf,
+        /// The test folder.
+        test: PathBuf,
+        /// Classes only in the training folder.
+        only_train: Vec<String>,
+        /// Classes only in the test folder.
+        only_test: Vec<String>,
+    },
+    /// The decoded images would not fit in memory.
+    #[error(
+        "{}: {images} images at this size take {} MiB decoded, more than 80% of the {} MiB \
+         available: pass a smaller --resize, or use fewer images",
+        path.display(),
+        needed >> 20,
+        available >> 20
+    )]
+    TooLarge {
+        /// The dataset folder.
+        path: PathBuf,
+        /// Number of images.
+        images: usize,
+        /// Bytes the decoded images need.
+        needed: u64,
+        /// Bytes of memory available.
+        available: u64,
+    },
     /// An image folder is empty or malformed.
     #[error("{}: {reason}", path.display())]
     BadFolder {
@@ -177,4 +224,13 @@ pub enum DataError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// `a, b` or `none`.
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }

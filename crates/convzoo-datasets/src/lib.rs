@@ -1,5 +1,6 @@
-//! Data for convzoo: Fashion-MNIST (shipped with the workspace, loaded offline), MNIST, class
-//! folders of PNG/JPEG images and a synthetic set, as in-memory [`ImageSet`]s (Burn
+//! Data for convzoo: Fashion-MNIST (shipped with the workspace, loaded offline), MNIST,
+//! CIFAR-10's binary files, class folders of PNG/JPEG/BMP/WebP images ([`DataSpec`] names one)
+//! and a synthetic set, as in-memory [`ImageSet`]s (Burn
 //! [`Dataset`](burn::data::dataset::Dataset)s), with d2l's transforms and a batcher that resizes
 //! on the training device.
 //!
@@ -28,6 +29,7 @@
 mod atomic;
 mod batcher;
 mod checksum;
+mod cifar;
 mod download;
 mod error;
 mod folder;
@@ -36,19 +38,27 @@ mod image_set;
 mod locate;
 mod mnist;
 mod rng;
+mod spec;
 mod synthetic;
 mod transform;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use batcher::{ImageBatch, ImageBatcher, batch_ranges};
 pub use checksum::{listed_sha256, sha256_hex};
+pub use cifar::{
+    CIFAR10_CLASSES, CIFAR10_RECORD, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, cifar10_dir,
+    load_cifar10,
+};
 pub use download::{URL_ENV, download, download_from};
 pub use error::{DataError, IdxError};
-pub use folder::{IMAGE_EXTENSIONS, load_image_folder, read_image};
+pub use folder::{
+    BadFile, FolderData, FolderOptions, IMAGE_FORMATS, decode_image, load_folder, read_image,
+};
 pub use idx::{Idx, decompress, is_gzip, parse_idx};
 pub use image_set::{ImageItem, ImageSet};
 pub use locate::{DATA_ENV, cache_dir, candidates, locate, locate_with, workspace_datasets};
 pub use mnist::{FASHION_MNIST, IDX_FILES, IdxDataset, MNIST, Split};
 pub use rng::{SplitMix64, epoch_order};
+pub use spec::{Data, DataOptions, DataSpec, absolute};
 pub use synthetic::synthetic;
-pub use transform::{Augment, Normalize, resize_bilinear};
+pub use transform::{Augment, Normalize, NormalizeSpec, resize_bilinear};

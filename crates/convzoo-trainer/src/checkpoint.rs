@@ -41,6 +41,9 @@ pub struct LoopState {
     pub seen: u64,
     /// Training seconds so far in the epoch.
     pub train_seconds: f64,
+    /// Of those, seconds spent making batches (the data pipeline).
+    #[serde(default)]
+    pub data_seconds: f64,
     /// The finished epochs.
     pub metrics: Metrics,
 }

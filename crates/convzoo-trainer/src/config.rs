@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use convzoo_blocks::BatchNormKind;
+use convzoo_datasets::{Augment, DataSpec, NormalizeSpec};
 use convzoo_models::{ModelConfig, find};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::DatasetInfo;
 use crate::error::{Error, Result};
 
 /// Optimisers.
@@ -72,6 +74,54 @@ pub struct TrainConfig {
     /// Log the training loss to TensorBoard every N steps (0: only the per-epoch scalars).
     #[serde(default = "default_log_every")]
     pub log_every: usize,
+    /// The dataset (`--data`).
+    #[serde(default)]
+    pub data: DataSpec,
+    /// Fraction of each class held out as the test set of an image folder without `test/`.
+    #[serde(default)]
+    pub val_split: f64,
+    /// Training-time augmentation.
+    #[serde(default)]
+    pub augment: Augment,
+    /// Normalisation, as asked for (the values used are in `dataset`).
+    #[serde(default, with = "spec_text")]
+    pub normalize: NormalizeSpec,
+    /// Skip image files that do not decode (their names go to `skipped.txt`).
+    #[serde(default)]
+    pub skip_bad_images: bool,
+    /// What the run found in its data: classes, image shape, normalisation (set when it starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetInfo>,
+}
+
+/// [`NormalizeSpec`] as its `--normalize` text in JSON.
+mod spec_text {
+    use convzoo_datasets::NormalizeSpec;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(spec: &NormalizeSpec, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&spec.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NormalizeSpec, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional value (the overrides).
+    pub mod option {
+        use convzoo_datasets::NormalizeSpec;
+        use serde::{Deserialize, Deserializer};
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<NormalizeSpec>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|s| s.parse().map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
 }
 
 /// TensorBoard's step loss every this many steps, unless `--log-every` says otherwise.
@@ -109,7 +159,7 @@ pub struct Overrides {
     /// Learning-rate schedule [default: constant]
     #[arg(long, value_enum)]
     pub lr_schedule: Option<LrSchedule>,
-    /// Resize the 28x28 images to this side [default: the model's d2l recipe]
+    /// Resize the images to this side [default: the model's d2l recipe]
     #[arg(long)]
     pub resize: Option<usize>,
     /// Train on the first N images only (0: all) [default: 0]
@@ -125,9 +175,29 @@ pub struct Overrides {
     /// cuda[:N]; ADAPTER is discrete|integrated|virtual[:N] or cpu [default: flex]
     #[arg(long)]
     pub backend: Option<String>,
-    /// Directory with the Fashion-MNIST files (used alone) [default: search]
+    /// Directory with the (Fashion-)MNIST files (used alone) [default: search]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Dataset: fashion-mnist, mnist, folder:PATH (PATH/train/<class>/<image>, PATH/test/...),
+    /// cifar10:PATH (the binary version) [default: fashion-mnist]
+    #[arg(long, value_name = "SPEC", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<DataSpec>()))]
+    pub data: Option<DataSpec>,
+    /// Hold out this fraction of each class as the test set (image folders without test/)
+    /// [default: 0]
+    #[arg(long, value_name = "F")]
+    pub val_split: Option<f64>,
+    /// Training-time augmentation: crop:PAD (random crop after zero padding), flip, both
+    /// (crop:4,flip), or none [default: none, as d2l]
+    #[arg(long, value_name = "LIST", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<Augment>()))]
+    pub augment: Option<Augment>,
+    /// Normalisation after scaling to [0, 1]: none, dataset (per-channel mean and deviation of
+    /// the training images), or M,S [default: none, as d2l]
+    #[arg(long, value_name = "HOW", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NormalizeSpec>()))]
+    #[serde(deserialize_with = "spec_text::option::deserialize")]
+    pub normalize: Option<NormalizeSpec>,
+    /// Skip image files that do not decode, listing them in the run's skipped.txt
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub skip_bad_images: Option<bool>,
     /// Also checkpoint every N steps (0: only at each epoch's end) [default: 0]
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
@@ -174,6 +244,11 @@ impl Overrides {
             checkpoint_every,
             batch_norm,
             log_every,
+            data,
+            val_split,
+            augment,
+            normalize,
+            skip_bad_images,
         } = self;
         [
             ("--model", model.is_some()),
@@ -193,6 +268,11 @@ impl Overrides {
             ("--checkpoint-every", checkpoint_every.is_some()),
             ("--batch-norm", batch_norm.is_some()),
             ("--log-every", log_every.is_some()),
+            ("--data", data.is_some()),
+            ("--val-split", val_split.is_some()),
+            ("--augment", augment.is_some()),
+            ("--normalize", normalize.is_some()),
+            ("--skip-bad-images", skip_bad_images.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, set)| set.then_some(flag))
@@ -219,6 +299,11 @@ impl Overrides {
             checkpoint_every: other.checkpoint_every.or(self.checkpoint_every),
             log_every: other.log_every.or(self.log_every),
             batch_norm: other.batch_norm.or(self.batch_norm),
+            data: other.data.or(self.data),
+            val_split: other.val_split.or(self.val_split),
+            augment: other.augment.or(self.augment),
+            normalize: other.normalize.or(self.normalize),
+            skip_bad_images: other.skip_bad_images.or(self.skip_bad_images),
         }
     }
 
@@ -245,6 +330,16 @@ impl Overrides {
             checkpoint_every: self.checkpoint_every.unwrap_or(0),
             log_every: self.log_every.unwrap_or(DEFAULT_LOG_EVERY),
             batch_norm: self.batch_norm,
+            data: match self.data {
+                Some(DataSpec::Folder(p)) => DataSpec::Folder(convzoo_datasets::absolute(&p)),
+                Some(DataSpec::Cifar10(p)) => DataSpec::Cifar10(convzoo_datasets::absolute(&p)),
+                other => other.unwrap_or_default(),
+            },
+            val_split: self.val_split.unwrap_or(0.0),
+            augment: self.augment.unwrap_or_default(),
+            normalize: self.normalize.unwrap_or_default(),
+            skip_bad_images: self.skip_bad_images.unwrap_or(false),
+            dataset: None,
         };
         config.check()?;
         Ok(config)
@@ -268,13 +363,19 @@ impl TrainConfig {
         serde_json::from_str(&text).map_err(|source| Error::BadRunConfig { path, source })
     }
 
-    /// The model's configuration: the registry's, with this run's batch norm.
+    /// The model's configuration: the registry's, with this run's batch norm, and the channels
+    /// and classes of its data once known.
     pub fn model_config(&self) -> Result<ModelConfig> {
-        let config = ModelConfig::from_name(&self.model)?;
-        Ok(match self.batch_norm {
-            Some(kind) => config.with_batch_norm(kind),
-            None => config,
-        })
+        let mut config = ModelConfig::from_name(&self.model)?;
+        if let Some(kind) = self.batch_norm {
+            config = config.with_batch_norm(kind);
+        }
+        if let Some(d) = &self.dataset {
+            config = config
+                .with_in_channels(d.shape[0])
+                .with_num_classes(d.classes.len());
+        }
+        Ok(config)
     }
 
     /// Checks values that flags and files can get wrong.
@@ -306,6 +407,21 @@ impl TrainConfig {
             return bad(
                 "--momentum",
                 format!("must be in [0, 1), got {}", self.momentum),
+            );
+        }
+        if !(0.0..1.0).contains(&self.val_split) {
+            return bad(
+                "--val-split",
+                format!("must be in [0, 1), got {}", self.val_split),
+            );
+        }
+        if !self.data.is_folder() && self.val_split > 0.0 {
+            return bad(
+                "--val-split",
+                format!(
+                    "holds out part of an image folder; {} has its own test set",
+                    self.data
+                ),
             );
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {

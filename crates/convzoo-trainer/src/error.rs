@@ -269,6 +269,33 @@ pub enum Error {
         /// The last checkpoint, if one was written.
         kept: Option<PathBuf>,
     },
+    /// The run was stopped by a signal (Ctrl-C or SIGTERM) after writing a checkpoint.
+    #[error(
+        "stopped at epoch {epoch}, step {step}: checkpoint {}; continue with `cargo xtask train \
+         --resume {}`",
+        checkpoint.display(),
+        run.display()
+    )]
+    Interrupted {
+        /// The run directory.
+        run: PathBuf,
+        /// The checkpoint written.
+        checkpoint: PathBuf,
+        /// The epoch, from 1.
+        epoch: usize,
+        /// Steps done in the epoch.
+        step: usize,
+    },
+    /// The data of `--data` is not what the run was trained on.
+    #[error("--data {data} now holds {found}, but the run was trained on {stored}")]
+    DataChanged {
+        /// The dataset.
+        data: String,
+        /// What the run recorded.
+        stored: String,
+        /// What is there now.
+        found: String,
+    },
     /// A weight tensor larger than the device can bind in one buffer.
     #[error(
         "model '{model}' has a {:.0} MiB tensor ({tensor}), more than the {:.0} MiB this {device} \
@@ -397,6 +424,7 @@ impl Error {
             | Error::MissingFlag { .. }
             | Error::ConfigRead { .. }
             | Error::ConfigParse { .. } => 2,
+            Error::Interrupted { .. } => 130,
             _ => 1,
         }
     }

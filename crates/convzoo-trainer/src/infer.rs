@@ -1,19 +1,20 @@
-//! Using a finished run: test accuracy and top-5 predictions for image files.
+//! Using a finished run: test accuracy with per-class figures, and top-5 predictions for image
+//! files.
 
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Tensor, TensorData};
-use convzoo_datasets::{ImageBatcher, Split, read_image};
+use convzoo_datasets::ImageSet;
 use convzoo_models::Model;
 
 use crate::backend;
 use crate::checkpoint::load_weights;
 use crate::config::TrainConfig;
+use crate::confusion::Confusion;
+use crate::data::{self, DatasetInfo};
 use crate::error::{Error, Result};
 use crate::observe::Observer;
-use crate::train::{accuracy, load_split};
 
 /// A run's configuration and its trained model (in inference mode).
 pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, Model)> {
@@ -33,29 +34,42 @@ pub fn open_run(run: &Path, backend_name: Option<&str>) -> Result<(TrainConfig, 
     Ok((config, load_weights(&weights, model)?.valid()))
 }
 
-/// Test accuracy of the run in `run` on (the first `limit` images of) the test set; a
-/// download of the data is reported to `observer`.
+/// What `eval` measured.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// Counts of (true, predicted) class over the test images.
+    pub confusion: Confusion,
+}
+
+/// The run's dataset description (Fashion-MNIST's for runs that predate it).
+pub fn dataset_info(config: &TrainConfig) -> DatasetInfo {
+    config
+        .dataset
+        .clone()
+        .unwrap_or_else(DatasetInfo::fashion_mnist)
+}
+
+/// Evaluates the run in `run` on (the first `limit` images of) its test set, with the run's own
+/// transform; a download of the data is reported to `observer`.
 pub fn evaluate(
     run: &Path,
     limit: usize,
     data_dir: Option<PathBuf>,
     backend_name: Option<&str>,
     observer: &mut impl Observer,
-) -> Result<(TrainConfig, usize, f64)> {
+) -> Result<Evaluation> {
     let (mut config, model) = open_run(run, backend_name)?;
     if data_dir.is_some() {
         config.data_dir = data_dir;
     }
-    let test = load_split(&config, Split::Test, limit, observer)?;
+    config.dataset = Some(dataset_info(&config));
+    let data = data::load(&config, limit, observer)?;
     let device = backend::device(&config.backend)?;
-    let acc = accuracy(
-        &model,
-        &test,
-        &ImageBatcher::new(Some(config.resize)),
-        config.batch_size,
-        &device,
-    );
-    Ok((config, test.len(), acc))
+    let batcher = data::batcher(&config, &data.info, false);
+    let confusion = Confusion::of(&model, &data.test, &batcher, config.batch_size, &device)?;
+    Ok(Evaluation { config, confusion })
 }
 
 /// One ranked class: its index, its name and its probability.
@@ -69,21 +83,18 @@ pub struct Prediction {
     pub probability: f32,
 }
 
-/// The `k` most probable classes for each image, most probable first.
+/// The `k` most probable classes for each image, most probable first: each image is read as
+/// the run's training images were (channels, size, normalisation).
 pub fn predict(run: &Path, images: &[PathBuf], k: usize) -> Result<Vec<Vec<Prediction>>> {
     let (config, model) = open_run(run, None)?;
     let device = backend::device(&config.backend)?;
-    let classes = convzoo_datasets::FASHION_MNIST.classes;
+    let info = dataset_info(&config);
+    let batcher = data::batcher(&config, &info, false);
     let mut out = Vec::new();
     for path in images {
-        // Fashion-MNIST's form: greyscale 28x28, then the run's resize.
-        let (bytes, shape) = read_image(path, 1, Some([28, 28]))?;
-        let floats: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
-        let x = Tensor::<4>::from_data(
-            TensorData::new(floats, [1, shape[0], shape[1], shape[2]]),
-            &device,
-        );
-        let x = convzoo_datasets::resize_bilinear(x, [config.resize, config.resize]);
+        let bytes = data::read_like_training(path, &info)?;
+        let set = ImageSet::new(bytes, vec![0], info.shape, info.classes.clone());
+        let x = batcher.batch_indices(&set, &[0], &device, 0).images;
         let probs: Vec<f32> = softmax(model.forward(x), 1)
             .into_data()
             .try_to_vec::<f32>()
@@ -96,7 +107,8 @@ pub fn predict(run: &Path, images: &[PathBuf], k: usize) -> Result<Vec<Vec<Predi
                 .take(k)
                 .map(|(i, p)| Prediction {
                     class: i,
-                    name: classes
+                    name: info
+                        .classes
                         .get(i)
                         .map_or(format!("class {i}"), |c| c.to_string()),
                     probability: p,

@@ -37,6 +37,8 @@ pub mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
+pub mod confusion;
+pub mod data;
 pub mod error;
 pub mod files;
 pub mod infer;

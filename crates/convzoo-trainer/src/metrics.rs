@@ -23,6 +23,9 @@ pub struct EpochMetrics {
     pub seconds: f64,
     /// Training throughput.
     pub train_images_per_sec: f64,
+    /// Seconds of the epoch's training spent making batches (the data pipeline's share).
+    #[serde(default)]
+    pub data_seconds: f64,
 }
 
 /// All epochs of a run.
@@ -41,13 +44,20 @@ impl Metrics {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("metrics serialise");
         write_atomic(&dir.join("metrics.json"), json.as_bytes())?;
-        let mut csv =
-            String::from("epoch,train_loss,train_acc,test_acc,seconds,train_images_per_sec\n");
+        let mut csv = String::from(
+            "epoch,train_loss,train_acc,test_acc,seconds,train_images_per_sec,data_seconds\n",
+        );
         for e in &self.epochs {
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{:.3},{:.1}",
-                e.epoch, e.train_loss, e.train_acc, e.test_acc, e.seconds, e.train_images_per_sec
+                "{},{},{},{},{:.3},{:.1},{:.3}",
+                e.epoch,
+                e.train_loss,
+                e.train_acc,
+                e.test_acc,
+                e.seconds,
+                e.train_images_per_sec,
+                e.data_seconds
             );
         }
         Ok(write_atomic(&dir.join("metrics.csv"), csv.as_bytes())?)

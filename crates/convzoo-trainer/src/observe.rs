@@ -21,6 +21,10 @@ pub enum Event {
     Loaded {
         /// Registry model name.
         model: String,
+        /// The dataset's name.
+        data: String,
+        /// Image files skipped (`--skip-bad-images`), listed in the run's `skipped.txt`.
+        skipped: usize,
         /// Training images.
         train: usize,
         /// Test images.
@@ -55,6 +59,8 @@ pub enum Event {
         acc: f64,
         /// Training throughput of the epoch so far.
         images_per_sec: f64,
+        /// Seconds of training in this epoch so far (before a resume included).
+        epoch_seconds: f64,
     },
     /// An epoch finished.
     Epoch {
@@ -78,6 +84,12 @@ pub enum Event {
 pub trait Observer {
     /// Called for each event, in order.
     fn event(&mut self, event: &Event);
+
+    /// Asked after every training step: `true` stops the run there, with a checkpoint of that
+    /// step (the `convzoo` binary answers from its SIGINT/SIGTERM handler).
+    fn should_stop(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.

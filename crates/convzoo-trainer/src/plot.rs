@@ -19,7 +19,8 @@ const FONTS: [&str; 4] = [
     "/System/Library/Fonts/Supplemental/Arial.ttf",
 ];
 
-fn ensure_font() -> Result<()> {
+/// Registers a font for plotters' text, once; an error names the fonts looked for.
+pub(crate) fn ensure_font() -> Result<()> {
     static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *FONT.get_or_init(|| {
         FONTS
@@ -115,11 +116,17 @@ pub fn write_curves(dir: &Path, m: &Metrics) -> Result<()> {
         BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area(),
         m,
     )?;
+    let png = png_bytes(&rgb, w, h, "curves.png")?;
+    Ok(write_atomic(&dir.join("curves.png"), &png)?)
+}
+
+/// Encodes `w` x `h` RGB pixels as PNG bytes (`what` names the file in an error).
+pub(crate) fn png_bytes(rgb: &[u8], w: u32, h: u32, what: &str) -> Result<Vec<u8>> {
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(&rgb, w, h, image::ExtendedColorType::Rgb8)
-        .map_err(|e| Error::Plot(format!("curves.png: {e}")))?;
-    Ok(write_atomic(&dir.join("curves.png"), &png)?)
+        .write_image(rgb, w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|e| Error::Plot(format!("{what}: {e}")))?;
+    Ok(png)
 }
 
 use image::ImageEncoder;

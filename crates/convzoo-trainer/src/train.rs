@@ -16,14 +16,13 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
-use convzoo_datasets::{
-    FASHION_MNIST, ImageBatcher, ImageSet, Split, SplitMix64, batch_ranges, epoch_order,
-};
+use convzoo_datasets::{ImageBatcher, ImageSet, SplitMix64, batch_ranges, epoch_order};
 use convzoo_models::Model;
 
 use crate::backend;
 use crate::checkpoint::{self, FORMAT, LoopState};
 use crate::config::{OptimizerKind, TrainConfig};
+use crate::data::{self, RunData};
 use crate::error::{Error, Result};
 use crate::files::{new_run_dir, write_atomic};
 use crate::metrics::{EpochMetrics, Metrics};
@@ -54,20 +53,6 @@ pub fn optimizer(c: &TrainConfig) -> ModuleOptimizer {
     }
 }
 
-/// Loads `split` of Fashion-MNIST as the config says, keeping the first `limit` images; a
-/// download (the last fall-back) is reported to `observer`.
-pub fn load_split(
-    c: &TrainConfig,
-    split: Split,
-    limit: usize,
-    observer: &mut impl Observer,
-) -> Result<ImageSet> {
-    let set = FASHION_MNIST.load_with(split, c.data_dir.as_deref(), &mut |url| {
-        observer.event(&Event::Downloading { url: url.into() })
-    })?;
-    Ok(if limit > 0 { set.truncate(limit) } else { set })
-}
-
 /// Accuracy of `model` (in inference mode, on `device`) over `set`.
 pub fn accuracy(
     model: &Model,
@@ -94,15 +79,27 @@ pub fn start(config: TrainConfig, out: Option<&Path>) -> Result<PathBuf> {
 
 /// [`start`], reporting what happens to `observer`.
 pub fn start_with(
-    config: TrainConfig,
+    mut config: TrainConfig,
     out: Option<&Path>,
     observer: &mut impl Observer,
 ) -> Result<PathBuf> {
+    // The data first: a dataset that does not load leaves no run directory behind.
+    let started = Instant::now();
+    let data = data::load(&config, config.limit_test, observer)?;
+    config.dataset = Some(data.info.clone());
     let run = new_run_dir(out, &config.model)?;
     let json = serde_json::to_string_pretty(&config).expect("config serialises");
     write_atomic(&run.join("config.json"), json.as_bytes())?;
+    if !data.skipped.is_empty() {
+        let list: String = data
+            .skipped
+            .iter()
+            .map(|b| format!("{}: {}\n", b.path.display(), b.reason))
+            .collect();
+        write_atomic(&run.join("skipped.txt"), list.as_bytes())?;
+    }
     observer.event(&Event::RunDir(run.clone()));
-    run_loop(&config, &run, false, observer)?;
+    run_loop(&config, &run, false, data, started, observer)?;
     Ok(run)
 }
 
@@ -116,7 +113,9 @@ pub fn resume(run: &Path) -> Result<()> {
 pub fn resume_with(run: &Path, observer: &mut impl Observer) -> Result<()> {
     let config = TrainConfig::read_from_run(run)?;
     observer.event(&Event::Resuming(run.into()));
-    run_loop(&config, run, true, observer)
+    let started = Instant::now();
+    let data = data::load(&config, config.limit_test, observer)?;
+    run_loop(&config, run, true, data, started, observer)
 }
 
 /// Fails early, with the numbers, when a weight tensor of `model` is larger than the biggest
@@ -142,15 +141,28 @@ pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<()> {
     })
 }
 
-fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Observer) -> Result<()> {
+fn run_loop(
+    c: &TrainConfig,
+    run: &Path,
+    resume: bool,
+    data: RunData,
+    load_started: Instant,
+    observer: &mut impl Observer,
+) -> Result<()> {
     let device = backend::device(&c.backend)?;
     let ad = device.clone().autodiff();
+    let RunData {
+        train, test, info, ..
+    } = data;
+    let c = &TrainConfig {
+        dataset: Some(info.clone()),
+        ..c.clone()
+    };
     let model_config = c.model_config()?;
-    let load_started = Instant::now();
-    let train = load_split(c, Split::Train, c.limit_train, observer)?;
-    let test = load_split(c, Split::Test, c.limit_test, observer)?;
     observer.event(&Event::Loaded {
         model: c.model.clone(),
+        data: c.data.title(),
+        skipped: info.skipped,
         train: train.len(),
         test: test.len(),
         seconds: load_started.elapsed().as_secs_f64(),
@@ -174,6 +186,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
         correct: 0,
         seen: 0,
         train_seconds: 0.0,
+        data_seconds: 0.0,
         metrics: Metrics {
             model: c.model.clone(),
             backend: c.backend.clone(),
@@ -192,7 +205,8 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
         last_checkpoint = Some(dir);
     }
     let mut events = EventWriter::create(run)?;
-    let batcher = ImageBatcher::new(Some(c.resize));
+    let batcher = data::batcher(c, &info, true);
+    let test_batcher = data::batcher(c, &info, false);
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let (n, bs) = (train.len(), c.batch_size);
     let steps = n.div_ceil(bs);
@@ -205,10 +219,14 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
         let started = Instant::now();
         let before = state.train_seconds;
         for (step, range) in batch_ranges(n, bs).enumerate().skip(state.next_step) {
-            // Dropout draws depend on (seed, epoch, step) only: a resumed run draws the same.
-            ad.seed(SplitMix64::derive(c.seed, epoch as u64, step as u64).next_u64());
+            // Dropout and augmentation draws depend on (seed, epoch, step) only: a resumed run
+            // draws the same.
+            let mut draws = SplitMix64::derive(c.seed, epoch as u64, step as u64);
+            ad.seed(draws.next_u64());
             let len = range.len();
-            let batch = batcher.batch_indices(&train, &order[range], &ad, 0);
+            let batch_started = Instant::now();
+            let batch = batcher.batch_indices(&train, &order[range], &ad, draws.next_u64());
+            state.data_seconds += batch_started.elapsed().as_secs_f64();
             let lr = c.lr_at(epoch, step, steps);
             let stats;
             (model, stats) =
@@ -241,7 +259,18 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
                 loss: state.loss_sum / state.seen as f64,
                 acc: state.correct as f64 / state.seen as f64,
                 images_per_sec: state.seen as f64 / secs.max(1e-9),
+                epoch_seconds: secs,
             });
+            if observer.should_stop() {
+                state.train_seconds = secs;
+                let checkpoint = checkpoint::save(run, &model, &optim, &state)?;
+                return Err(Error::Interrupted {
+                    run: run.into(),
+                    checkpoint,
+                    epoch: epoch + 1,
+                    step: step + 1,
+                });
+            }
             if c.checkpoint_every > 0
                 && state.global_step.is_multiple_of(c.checkpoint_every)
                 && step + 1 < steps
@@ -252,7 +281,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
         }
         let train_seconds = before + started.elapsed().as_secs_f64();
         let test_started = Instant::now();
-        let test_acc = accuracy(&model.valid(), &test, &batcher, bs, &device);
+        let test_acc = accuracy(&model.valid(), &test, &test_batcher, bs, &device);
         let seen = state.seen.max(1) as f64;
         let record = EpochMetrics {
             epoch: epoch + 1,
@@ -261,6 +290,7 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
             test_acc,
             seconds: train_seconds + test_started.elapsed().as_secs_f64(),
             train_images_per_sec: state.seen as f64 / train_seconds.max(1e-9),
+            data_seconds: state.data_seconds,
         };
         let at = record.epoch as u64;
         for (tag, value) in [
@@ -284,7 +314,8 @@ fn run_loop(c: &TrainConfig, run: &Path, resume: bool, observer: &mut impl Obser
             state.correct,
             state.seen,
             state.train_seconds,
-        ) = (0, 0.0, 0, 0, 0.0);
+            state.data_seconds,
+        ) = (0, 0.0, 0, 0, 0.0, 0.0);
         state.metrics.write(run)?;
         if let Err(e) = write_curves(run, &state.metrics) {
             observer.event(&Event::Warning(format!("curves not drawn: {e}")));

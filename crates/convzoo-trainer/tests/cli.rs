@@ -1,49 +1,9 @@
 //! The `convzoo` binary end to end: errors, divergence, kill-and-resume, eval and predict.
 
-use std::path::{Path, PathBuf};
-
-use burn::tensor::Device;
-use convzoo_blocks::testing::values;
-use convzoo_models::ModelConfig;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn convzoo() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_convzoo"))
-}
-
-fn run(args: &[&str]) -> Output {
-    convzoo().args(args).output().expect("convzoo runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-/// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convzoo-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Asserts a one-line error (no backtrace) with status `code` that contains `needle`.
-fn assert_one_line_error(o: &Output, code: i32, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "status of: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-}
+mod common;
+use common::*;
 
 #[test]
 fn bad_input_gives_one_line_errors() {
@@ -106,37 +66,6 @@ fn bad_input_gives_one_line_errors() {
         "unknown model 'resnet50'",
     );
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-/// Every tensor of a weights file, in module order (parameter ids differ between runs).
-fn weights(path: &Path) -> Vec<Vec<f32>> {
-    let model = ModelConfig::from_name("lenet")
-        .unwrap()
-        .init(&Device::flex());
-    let model = convzoo_trainer::checkpoint::load_weights(path, model).unwrap();
-    let mut out = Vec::new();
-    convzoo_blocks::for_each_tensor(&model, |t| out.push(values(t.value())));
-    out
-}
-
-fn metrics(run: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap()
-}
-
-/// Drops the timing fields, which differ between runs.
-fn numbers(m: &serde_json::Value) -> Vec<(f64, f64, f64)> {
-    m["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["train_loss"].as_f64().unwrap(),
-                e["train_acc"].as_f64().unwrap(),
-                e["test_acc"].as_f64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 const SMALL: [&str; 10] = [

@@ -1,4 +1,5 @@
-//! `convzoo eval`: the test accuracy of a finished run.
+//! `convzoo eval`: the test accuracy of a finished run, per class, and its confusion matrix
+//! (printed, and drawn in the run's `confusion.png`).
 
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ pub struct EvalArgs {
     /// Test on the first N images only (0: all)
     #[arg(long, default_value_t = 0)]
     limit_test: usize,
-    /// Directory with the Fashion-MNIST files [default: the run's, else search]
+    /// Directory with the (Fashion-)MNIST files [default: the run's, else search]
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: the run's]
@@ -24,17 +25,26 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let (config, n, acc) = infer::evaluate(
+    let eval = infer::evaluate(
         &args.run,
         args.limit_test,
         args.data_dir,
         args.backend.as_deref(),
         &mut Console::new(),
     )?;
+    let c = &eval.confusion;
     println!(
-        "{}: test acc {acc:.4} on {n} images ({})",
-        config.model,
+        "{}: test acc {:.4} on {} images ({})",
+        eval.config.model,
+        c.accuracy(),
+        c.total(),
         args.run.display()
     );
+    println!();
+    print!("{}", c.table());
+    let png = args.run.join("confusion.png");
+    let title = format!("{} on {}", eval.config.model, eval.config.data.title());
+    c.write_png(&png, &title)?;
+    println!("\nconfusion matrix drawn in {}", png.display());
     Ok(())
 }

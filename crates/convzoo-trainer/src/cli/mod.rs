@@ -29,11 +29,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Train a model on Fashion-MNIST with d2l's recipe (flags override it)
+    /// Train a model with d2l's recipe (flags override it), on Fashion-MNIST or --data
     Train(Box<train::TrainArgs>),
-    /// Test accuracy of a finished run
+    /// Test accuracy of a finished run, per class, and its confusion matrix
     Eval(eval::EvalArgs),
-    /// Top-5 classes for PNG/JPEG images, with a finished run
+    /// Top-5 classes for image files, with a finished run
     Predict(predict::PredictArgs),
     /// Per-layer output shapes, parameters and multiply-adds
     Summary(summary::SummaryArgs),

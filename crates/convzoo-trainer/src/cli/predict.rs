@@ -10,7 +10,8 @@ pub struct PredictArgs {
     /// Run directory
     #[arg(long, value_name = "DIR")]
     run: PathBuf,
-    /// Images (PNG or JPEG), made greyscale and 28x28 like Fashion-MNIST
+    /// Images (PNG, JPEG, BMP, WebP), read as the run's training images were (channels, size,
+    /// normalisation)
     #[arg(required = true, value_name = "IMAGE")]
     images: Vec<PathBuf>,
 }

@@ -1,6 +1,8 @@
 //! `convzoo train`: a new run from d2l's recipe, a config file and flags, or `--resume`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use convzoo_trainer::config::Overrides;
@@ -24,7 +26,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let mut console = Console::new();
+    let mut console = Console::stopping_on(stop_on_signals());
     let result = train(args, &mut console);
     if result.is_err() {
         console.clear();
@@ -49,4 +51,18 @@ fn train(args: TrainArgs, console: &mut Console) -> Result<()> {
     backend::device(&config.backend)?;
     train::start_with(config, args.out.as_deref(), console)?;
     Ok(())
+}
+
+/// A flag that the first SIGINT or SIGTERM sets (the run then stops after its step, with a
+/// checkpoint); a second one ends the process at once with status 130. If the handlers cannot
+/// be installed, the signals keep their default action.
+fn stop_on_signals() -> Arc<AtomicBool> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // The shutdown check first: it sees the flag the first signal set.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)));
+    }
+    stop
 }
