@@ -58,17 +58,28 @@ struct Decoded {
 
 /// Decodes the image at `path`, its format read from its content (not its name).
 pub fn decode_image(path: &Path) -> Result<DynamicImage, DataError> {
-    let bad = |reason: String| DataError::BadImage {
+    let bytes = std::fs::read(path).map_err(|e| DataError::BadImage {
         path: path.to_path_buf(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    decode_image_bytes(&bytes, path)
+}
+
+/// Decodes an image file's bytes, its format read from its content; errors name `name`.
+pub fn decode_image_bytes(bytes: &[u8], name: &Path) -> Result<DynamicImage, DataError> {
+    let bad = |reason: String| DataError::BadImage {
+        path: name.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let format = image::guess_format(&bytes).map_err(|_| {
+    if bytes.is_empty() {
+        return Err(bad("empty file".into()));
+    }
+    let format = image::guess_format(bytes).map_err(|_| {
         bad(format!(
             "not an image (no {IMAGE_FORMATS} signature in its first bytes)"
         ))
     })?;
-    image::load_from_memory_with_format(&bytes, format).map_err(|e| bad(e.to_string()))
+    image::load_from_memory_with_format(bytes, format).map_err(|e| bad(e.to_string()))
 }
 
 /// Reads one image as `channels` (1: greyscale, 3: RGB) bytes `[C, H, W]`, resized to `size`
@@ -78,7 +89,17 @@ pub fn read_image(
     channels: usize,
     size: Option<[usize; 2]>,
 ) -> Result<(Vec<u8>, [usize; 3]), DataError> {
-    let mut img = decode_image(path)?;
+    to_planar(decode_image(path)?, channels, size, path)
+}
+
+/// A decoded image as `channels` (1 or 3) bytes `[C, H, W]`, resized to `size` (`[height,
+/// width]`, bilinear) if given; errors name `name`.
+pub fn to_planar(
+    mut img: DynamicImage,
+    channels: usize,
+    size: Option<[usize; 2]>,
+    name: &Path,
+) -> Result<(Vec<u8>, [usize; 3]), DataError> {
     if let Some([h, w]) = size
         && (img.height() as usize, img.width() as usize) != (h, w)
     {
@@ -90,7 +111,7 @@ pub fn read_image(
         3 => planar_rgb(&img),
         other => {
             return Err(DataError::BadImage {
-                path: path.to_path_buf(),
+                path: name.to_path_buf(),
                 reason: format!("cannot convert to {other} channels (use 1 or 3)"),
             });
         }

@@ -52,7 +52,8 @@ pub use cifar::{
 pub use download::{URL_ENV, download, download_from};
 pub use error::{DataError, IdxError};
 pub use folder::{
-    BadFile, FolderData, FolderOptions, IMAGE_FORMATS, decode_image, load_folder, read_image,
+    BadFile, FolderData, FolderOptions, IMAGE_FORMATS, decode_image, decode_image_bytes,
+    load_folder, read_image, to_planar,
 };
 pub use idx::{Idx, decompress, is_gzip, parse_idx};
 pub use image_set::{ImageItem, ImageSet};

@@ -6,9 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use convzoo_models::Model;
 use serde::{Deserialize, Serialize};
@@ -158,31 +156,4 @@ pub fn load(
     Ok((model, optim, state))
 }
 
-/// Loads weights saved by [`save_weights`] or a checkpoint into `model`.
-pub fn load_weights(path: &Path, model: Model) -> Result<Model> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
-        Error::UnreadableWeights {
-            path: path.into(),
-            reason: e.to_string(),
-        }
-    })?;
-    let name = model.name();
-    model
-        .try_load_record(record)
-        .map_err(|e| Error::WeightsMismatch {
-            path: path.into(),
-            model: name.to_string(),
-            reason: e.to_string(),
-        })
-}
-
-/// Writes `model`'s weights to `path` atomically (Burn's burnpack format).
-pub fn save_weights(path: &Path, model: &Model) -> Result<()> {
-    let bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| Error::Burn(e.to_string()))?;
-    Ok(write_atomic(path, &bytes)?)
-}
+pub use convzoo_run::{load_weights, save_weights};

@@ -9,8 +9,8 @@ use convzoo_models::{ModelConfig, find};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::DatasetInfo;
 use crate::error::{Error, Result};
+use convzoo_run::{DatasetInfo, RunSpec};
 
 /// Optimisers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -353,29 +353,35 @@ impl TrainConfig {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(source) => {
-                return Err(Error::NotARun {
+                return Err(convzoo_run::Error::NotARun {
                     path,
                     run: run.into(),
                     source,
-                });
+                }
+                .into());
             }
         };
-        serde_json::from_str(&text).map_err(|source| Error::BadRunConfig { path, source })
+        serde_json::from_str(&text)
+            .map_err(|source| convzoo_run::Error::BadRunConfig { path, source }.into())
     }
 
     /// The model's configuration: the registry's, with this run's batch norm, and the channels
     /// and classes of its data once known.
     pub fn model_config(&self) -> Result<ModelConfig> {
-        let mut config = ModelConfig::from_name(&self.model)?;
-        if let Some(kind) = self.batch_norm {
-            config = config.with_batch_norm(kind);
+        Ok(self.spec().model_config()?)
+    }
+
+    /// The part of this configuration that inference reads back from `config.json`.
+    pub fn spec(&self) -> RunSpec {
+        RunSpec {
+            model: self.model.clone(),
+            batch_norm: self.batch_norm,
+            resize: self.resize,
+            batch_size: self.batch_size,
+            backend: self.backend.clone(),
+            data: self.data.clone(),
+            dataset: self.dataset.clone(),
         }
-        if let Some(d) = &self.dataset {
-            config = config
-                .with_in_channels(d.shape[0])
-                .with_num_classes(d.classes.len());
-        }
-        Ok(config)
     }
 
     /// Checks values that flags and files can get wrong.

@@ -2,45 +2,13 @@
 //! and what the run records about it (classes, image shape) so that `eval`, `predict` and
 //! `--resume` treat images as training did.
 
-use convzoo_datasets::{
-    BadFile, DataOptions, FASHION_MNIST, ImageBatcher, ImageSet, Normalize, read_image,
-};
-use serde::{Deserialize, Serialize};
+use convzoo_datasets::{BadFile, DataOptions, ImageBatcher, ImageSet};
 
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::observe::{Event, Observer};
 
-/// What a run found in its data, stored in `config.json` when it starts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatasetInfo {
-    /// Class names, by label.
-    pub classes: Vec<String>,
-    /// `[channels, height, width]` of the stored images (before the run's resize).
-    pub shape: [usize; 3],
-    /// The normalisation applied after scaling to `[0, 1]`, if any.
-    pub normalize: Option<Normalize>,
-    /// Image files skipped by `--skip-bad-images` (listed in `skipped.txt`).
-    #[serde(default)]
-    pub skipped: usize,
-}
-
-impl DatasetInfo {
-    /// Fashion-MNIST's, for runs written before the dataset was recorded.
-    pub fn fashion_mnist() -> Self {
-        DatasetInfo {
-            classes: FASHION_MNIST
-                .classes
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
-            shape: [1, 28, 28],
-            normalize: None,
-            skipped: 0,
-        }
-    }
-}
+pub use convzoo_run::DatasetInfo;
 
 /// A run's training and test sets with their description.
 #[derive(Clone, Debug)]
@@ -115,22 +83,11 @@ fn describe(info: &DatasetInfo) -> String {
 }
 
 /// The batcher that turns the run's images into the model's input (`augment` only in
-/// training).
-pub fn batcher(c: &TrainConfig, info: &DatasetInfo, training: bool) -> ImageBatcher {
-    ImageBatcher {
-        resize: Some(c.resize),
-        normalize: info.normalize.clone(),
-        augment: if training {
-            c.augment
-        } else {
-            Default::default()
-        },
+/// training); `c.dataset` must be set.
+pub fn batcher(c: &TrainConfig, training: bool) -> ImageBatcher {
+    let mut batcher = c.spec().batcher();
+    if training {
+        batcher.augment = c.augment;
     }
-}
-
-/// One image file as the run's stored images are: the run's channels and stored size, bytes
-/// `[C, H, W]`.
-pub fn read_like_training(path: &std::path::Path, info: &DatasetInfo) -> Result<Vec<u8>> {
-    let [c, h, w] = info.shape;
-    Ok(read_image(path, c, Some([h, w]))?.0)
+    batcher
 }

@@ -121,6 +121,9 @@ pub enum Error {
     /// Data that cannot be found, read or written.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// Reading a run directory or its weights.
+    #[error(transparent)]
+    Run(#[from] convzoo_run::Error),
     /// A run's images do not fit the model (its config's resize).
     #[error("{source}; set --resize")]
     InputNeedsResize {
@@ -152,24 +155,6 @@ pub enum Error {
     RunDirInUse {
         /// The directory.
         dir: PathBuf,
-    },
-    /// A run directory without a readable `config.json`.
-    #[error("{}: cannot read ({source}); is {} a convzoo run directory?", path.display(), run.display())]
-    NotARun {
-        /// The `config.json` path.
-        path: PathBuf,
-        /// The run directory.
-        run: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// A run's `config.json` that does not parse.
-    #[error("{}: invalid run configuration: {source}", path.display())]
-    BadRunConfig {
-        /// The file.
-        path: PathBuf,
-        /// The JSON error.
-        source: serde_json::Error,
     },
     /// A run directory without a checkpoint to resume from.
     #[error("{}: no checkpoint to resume from ({source}); is this a convzoo run directory?", path.display())]
@@ -211,24 +196,6 @@ pub enum Error {
         /// The model asked for.
         expected: String,
     },
-    /// A weights file Burn cannot read.
-    #[error("{}: not a readable weights file: {reason}", path.display())]
-    UnreadableWeights {
-        /// The file.
-        path: PathBuf,
-        /// Burn's message.
-        reason: String,
-    },
-    /// Weights of another architecture.
-    #[error("{}: the weights do not fit model '{model}': {reason}", path.display())]
-    WeightsMismatch {
-        /// The file.
-        path: PathBuf,
-        /// The model.
-        model: String,
-        /// Burn's message.
-        reason: String,
-    },
     /// An optimiser state Burn cannot read.
     #[error("{}: unreadable optimiser state: {reason}", path.display())]
     UnreadableOptimizer {
@@ -236,18 +203,6 @@ pub enum Error {
         path: PathBuf,
         /// Burn's message.
         reason: String,
-    },
-    /// A run that has no final weights yet.
-    #[error(
-        "{}: no final weights; the run has not finished (continue it with --resume {})",
-        weights.display(),
-        run.display()
-    )]
-    NotFinished {
-        /// The missing weights file.
-        weights: PathBuf,
-        /// The run directory.
-        run: PathBuf,
     },
     /// The training loss diverged.
     #[error(
@@ -412,6 +367,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Model(e) => e.exit_code(),
+            Error::Run(e) => e.exit_code(),
             Error::UnknownBackend { .. }
             | Error::BackendNotCompiled { .. }
             | Error::NoSelector { .. }

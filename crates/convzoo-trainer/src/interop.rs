@@ -31,10 +31,10 @@ pub fn load_any(name: &str, weights: &Path, device: &Device) -> Result<Model> {
             });
         }
         let model = run_config.model_config()?.init(device);
-        return load_weights(&weights.join("model.bpk"), model);
+        return Ok(load_weights(&weights.join("model.bpk"), model)?);
     }
     if weights.extension().is_some_and(|e| e == "bpk") {
-        return load_weights(weights, config.init(device));
+        return Ok(load_weights(weights, config.init(device))?);
     }
     Ok(load_torch(config.init(device), &config, weights)?)
 }

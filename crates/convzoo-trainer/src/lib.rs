@@ -43,7 +43,7 @@ pub mod error;
 pub mod files;
 pub mod infer;
 pub mod interop;
-pub mod metrics;
+pub use convzoo_run::metrics;
 pub mod observe;
 pub mod plot;
 pub mod step;

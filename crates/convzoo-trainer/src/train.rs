@@ -205,8 +205,8 @@ fn run_loop(
         last_checkpoint = Some(dir);
     }
     let mut events = EventWriter::create(run)?;
-    let batcher = data::batcher(c, &info, true);
-    let test_batcher = data::batcher(c, &info, false);
+    let batcher = data::batcher(c, true);
+    let test_batcher = data::batcher(c, false);
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let (n, bs) = (train.len(), c.batch_size);
     let steps = n.div_ceil(bs);

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::files::write_atomic;
+use convzoo_datasets::write_atomic;
+
+use crate::error::{Error, Result};
 
 /// The metrics of one epoch, as d2l prints them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Reads `metrics.json` of the run directory `dir`; `None` before the first epoch ends.
+    pub fn read(dir: &Path) -> Result<Option<Metrics>> {
+        let path = dir.join("metrics.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| Error::BadRunConfig { path, source })
+    }
+
     /// Writes `metrics.json` and `metrics.csv` into `dir`, atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("metrics serialise");
