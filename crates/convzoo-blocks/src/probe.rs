@@ -70,6 +70,13 @@ impl Probe {
         }
     }
 
+    /// This probe, also keeping each recorded layer's output values (with [`Probe::timed`], the
+    /// copies are not counted in the layers' times).
+    pub fn with_outputs(mut self) -> Self {
+        self.outputs = Some(Vec::new());
+        self
+    }
+
     /// Whether this probe records.
     pub fn is_on(&self) -> bool {
         self.enabled
@@ -83,14 +90,16 @@ impl Probe {
                 kind: kind.to_string(),
                 output_shape: x.dims().to_vec(),
             });
-            if let (Some(seconds), Some(mark)) = (&mut self.seconds, &mut self.mark) {
+            if let (Some(seconds), Some(mark)) = (&mut self.seconds, &self.mark) {
                 let _ = x.device().sync();
                 seconds.push(mark.elapsed().as_secs_f64());
-                *mark = std::time::Instant::now();
             }
             if let Some(outputs) = &mut self.outputs {
                 let values = x.clone().into_data().convert::<f32>().try_to_vec::<f32>();
                 outputs.push(values.unwrap_or_default());
+            }
+            if let Some(mark) = &mut self.mark {
+                *mark = std::time::Instant::now();
             }
         }
         x
