@@ -1,5 +1,5 @@
-//! `cargo xtask <task>`: the project's tasks. A thin, dependency-free binary that shells out to
-//! cargo (the cargo-xtask convention), so it compiles in a second and never rebuilds Burn.
+//! `cargo xtask <task>`: the project's tasks. A thin binary that shells out to cargo (the
+//! cargo-xtask convention), so it compiles in seconds and never rebuilds Burn.
 //!
 //! Every task runs the `convzoo` binary (crate `convzoo-trainer`) in the release profile, the
 //! same profile `cargo test --release` uses, so the optimised Burn build is shared. A
@@ -13,7 +13,8 @@ const HELP: &str = "\
 cargo xtask <task> [args]
 
 Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its flags):
-  train      train a model on Fashion-MNIST with d2l's recipe (default: LeNet, CPU)
+  train      train a model with d2l's recipe (default: LeNet on Fashion-MNIST, CPU;
+             --data mnist|folder:PATH|cifar10:PATH for other data)
   eval       test accuracy of a finished run: --run DIR
   predict    top-5 classes for images: --run DIR IMAGE...
   summary    per-layer shapes, parameters, multiply-adds: [--model NAME|all] [--json] [--seed-table]
@@ -21,6 +22,8 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   import     PyTorch weights (d2l key names) into a run: --model NAME --from FILE [--out DIR]
   export     a run's weights as safetensors with d2l key names: --run DIR --out FILE
   infer      logits for a tensor file: --model NAME --weights PATH --input IN --output OUT
+  serve      the web page and JSON API for runs: --run DIR (repeatable) or --runs DIR
+             [--port 8000] [--host 127.0.0.1] (runs `convzoo-serve`)
   test       run the test suite as CI does: cargo test --release --workspace
   test-backends
              the cross-backend test (every model, flex vs each backend compiled in) with the
@@ -39,6 +42,7 @@ Examples:
   cargo xtask train --model resnet18 --epochs 1 --limit-train 2048
   cargo xtask summary --model all --json
   cargo xtask train --backend wgpu --epochs 1 --limit-train 2048
+  cargo xtask serve --runs runs
 ";
 
 /// The cargo feature for `--backend NAME` / `--backend=NAME` in `args`, if not the default.
@@ -107,6 +111,11 @@ fn main() -> ExitCode {
                 cmd.args(["--features", &features]);
             }
             cmd.arg("--").arg(task).args(rest);
+        }
+        "serve" => {
+            cmd.args(["run", "--release", "--quiet", "--package", "convzoo-serve"])
+                .args(["--bin", "convzoo-serve", "--"])
+                .args(rest);
         }
         "test" => {
             cmd.args(["test", "--release", "--workspace"]).args(rest);

@@ -86,6 +86,8 @@ impl Server {
                 return Server { child, port };
             }
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the server did not start");
     }
 
