@@ -1,7 +1,4 @@
 //! The `convzoo` binary end to end: errors, divergence, kill-and-resume, eval and predict.
-
-use std::time::{Duration, Instant};
-
 mod common;
 use common::*;
 
@@ -117,14 +114,7 @@ fn killed_run_resumes_to_the_same_result() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !b.join("checkpoint.json").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for(&b.join("checkpoint.json"));
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
