@@ -1,4 +1,5 @@
 //! The `convzoo` binary end to end: errors, divergence, kill-and-resume, eval and predict.
+
 mod common;
 use common::*;
 
