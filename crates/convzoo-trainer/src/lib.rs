@@ -45,6 +45,7 @@ pub mod infer;
 pub mod interop;
 pub use convzoo_run::metrics;
 pub mod observe;
+pub mod overrides;
 pub mod plot;
 pub mod step;
 pub mod tensorboard;
