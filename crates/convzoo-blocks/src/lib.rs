@@ -41,8 +41,9 @@ pub mod activation;
 mod batch_norm;
 pub mod conv;
 mod dense;
+/// The flex kernels (crate `convzoo-kernels`), with the `flex-kernels` feature.
 #[cfg(feature = "flex-kernels")]
-pub mod flex;
+pub use convzoo_kernels as flex;
 mod inception;
 pub mod init;
 mod layer;

@@ -1,7 +1,8 @@
-//! Faster training kernels for Burn's flex backend (feature `flex-kernels`).
+//! CPU kernels for convzoo on Burn's flex backend, with their Burn extension glue.
 //!
-//! Burn backend extensions whose autodiff implementations replace two of flex's slowest training
-//! paths with kernels written here, on plain slices, parallel over the rayon pool:
+//! Burn backend extensions whose autodiff implementations replace flex's slowest training
+//! paths with kernels written here, on plain slices, parallel over the rayon pool; each
+//! kernel's module keeps its forward, backward and naive reference side by side:
 //!
 //! - [`conv2d`]: forward pass, input and weight gradients by per-sample im2col and gemms of the
 //!   natural shape ([`conv_kernels`]), where Burn's default weight gradient is a convolution over
@@ -12,9 +13,23 @@
 //!   ([`batch_norm_kernels`]) instead of Burn's default composition of a dozen single-threaded
 //!   element-wise operations.
 //!
-//! All fall back to Burn's operations off flex, for other dtypes and for unsupported options. The
-//! models reach them through [`crate::conv::forward`], [`crate::conv::avg_pool`],
-//! [`crate::activation::sigmoid`] and [`crate::AnyBatchNorm`]; measured figures are in `BENCHMARKS.md`.
+//! All fall back to Burn's operations off flex, for other dtypes and for unsupported options.
+//! The models reach them through `convzoo-blocks` (feature `flex-kernels`: `conv::forward`,
+//! `conv::avg_pool`, `activation::sigmoid`, `AnyBatchNorm`), which re-exports this crate as
+//! `convzoo_blocks::flex`; measured figures are in `BENCHMARKS.md`.
+//!
+//! # Example
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//!
+//! let device = Device::flex();
+//! let x = Tensor::<4>::ones([2, 3, 4, 4], &device);
+//! // Unpadded 2x2 average pooling, stride 2, by the kernel written here.
+//! let y = convzoo_kernels::avg_pool2d(x, [2, 2], [2, 2]);
+//! assert_eq!(y.dims(), [2, 3, 2, 2]);
+//! ```
+
+#![warn(missing_docs)]
 
 mod avg_pool;
 mod batch_norm;
@@ -71,5 +86,33 @@ fn on_flex(device: &Device) -> bool {
         DispatchDevice::Autodiff(inner) => matches!(&**inner, DispatchDevice::Flex(_)),
         #[allow(unreachable_patterns)]
         _ => false,
+    }
+}
+
+/// Test helpers.
+#[cfg(test)]
+mod testing {
+    use burn::tensor::Tensor;
+
+    /// A tensor's values as `f32`, in row-major order.
+    pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    /// Asserts `ours` within `tolerance` of `theirs`, relative to the larger of 1 and
+    /// `theirs`' largest magnitude (the blocks' `testing::assert_close`, which this crate
+    /// cannot depend on).
+    pub fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tolerance: f32) {
+        assert_eq!(ours.len(), theirs.len(), "{what}: length");
+        let scale = theirs.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let worst = ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            worst <= tolerance * scale,
+            "{what}: off by {worst} (tolerance {tolerance} x {scale})"
+        );
     }
 }

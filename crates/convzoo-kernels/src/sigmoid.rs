@@ -1,7 +1,7 @@
 //! [`sigmoid`]: the logistic sigmoid in one parallel, vectorised pass each way.
 //!
 //! Flex's element-wise operations are scalar and single-threaded, and a sigmoid with a cheap
-//! backward built from them ([`crate::activation::sigmoid`]) is still about ten passes over the
+//! backward built from them (convzoo-blocks' `activation::sigmoid`) is still about ten passes over the
 //! activation. Here the forward pass is one pass (`exp` by Cody-Waite range reduction and a
 //! degree-6 polynomial, which the compiler vectorises), and the backward pass is one more,
 //! `dy * s * (1 - s)` from the saved output.
