@@ -36,11 +36,15 @@ mod batch_norm;
 pub mod batch_norm_kernels;
 mod conv;
 pub mod conv_kernels;
+pub mod cpu;
+pub mod peak;
 mod sigmoid;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
 pub use batch_norm::{FlexBatchNorm, batch_norm_train};
 pub use conv::{FlexConv, conv2d};
+pub use cpu::{Isa, KERNELS_ENV, isa, set_isa};
+pub use peak::fma_peak;
 pub use sigmoid::{FlexSigmoid, sigmoid, sigmoid_applies, sigmoid_grad, sigmoid_values};
 
 use burn::backend::DispatchDevice;

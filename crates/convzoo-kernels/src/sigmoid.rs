@@ -43,18 +43,38 @@ fn exp_clamped(t: f32) -> f32 {
     e * scale
 }
 
+#[inline(always)]
+fn sigmoid_chunk(out: &mut [f32], xs: &[f32]) {
+    for (o, &v) in out.iter_mut().zip(xs) {
+        let s = 1.0 / (1.0 + exp_clamped(-v));
+        // Below -87 the true value is under f32's normal range: 0, not a subnormal.
+        *o = if v < -87.0 { 0.0 } else { s };
+    }
+}
+
+crate::multiversion! {
+    /// [`sigmoid_chunk`] for the CPU's path.
+    fn sigmoid_chunk_isa(out: &mut [f32], xs: &[f32]) = sigmoid_chunk;
+}
+
+#[inline(always)]
+fn grad_chunk(out: &mut [f32], ss: &[f32], ds: &[f32]) {
+    for ((o, &v), &d) in out.iter_mut().zip(ss).zip(ds) {
+        *o = d * v * (1.0 - v);
+    }
+}
+
+crate::multiversion! {
+    /// [`grad_chunk`] for the CPU's path.
+    fn grad_chunk_isa(out: &mut [f32], ss: &[f32], ds: &[f32]) = grad_chunk;
+}
+
 /// `1 / (1 + exp(-x))` over a slice.
 pub fn sigmoid_values(x: &[f32]) -> Vec<f32> {
     let mut s = vec![0.0f32; x.len()];
     s.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK))
-        .for_each(|(out, xs)| {
-            for (o, &v) in out.iter_mut().zip(xs) {
-                let s = 1.0 / (1.0 + exp_clamped(-v));
-                // Below -87 the true value is under f32's normal range: 0, not a subnormal.
-                *o = if v < -87.0 { 0.0 } else { s };
-            }
-        });
+        .for_each(|(out, xs)| sigmoid_chunk_isa(out, xs));
     s
 }
 
@@ -63,11 +83,7 @@ pub fn sigmoid_grad(s: &[f32], dy: &[f32]) -> Vec<f32> {
     let mut dx = vec![0.0f32; s.len()];
     dx.par_chunks_mut(CHUNK)
         .zip(s.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
-        .for_each(|(out, (ss, ds))| {
-            for ((o, &v), &d) in out.iter_mut().zip(ss).zip(ds) {
-                *o = d * v * (1.0 - v);
-            }
-        });
+        .for_each(|(out, (ss, ds))| grad_chunk_isa(out, ss, ds));
     dx
 }
 
@@ -153,7 +169,16 @@ mod tests {
     }
 
     #[test]
-    fn sigmoid_and_its_gradient_match_the_formula() {
+    fn sigmoid_and_its_gradient_match_the_formula_on_every_path() {
+        let before = crate::isa();
+        for isa in crate::Isa::supported_all() {
+            crate::set_isa(isa).unwrap();
+            sigmoid_matches_the_formula();
+        }
+        crate::set_isa(before).unwrap();
+    }
+
+    fn sigmoid_matches_the_formula() {
         let x: Vec<f32> = (0..100_000)
             .map(|i| (i as f32 - 50_000.0) * 0.003)
             .collect();

@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// workload to put under a profiler (bench/profile.sh runs it under `perf`)
     #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown"])]
     profile: bool,
+    /// Measure the machine's fp32 peak instead: an FMA loop with 12 accumulators on one thread
+    /// and on all, for each kernel path the CPU has (AVX-512, AVX2, portable)
+    #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown", "profile"])]
+    peak: bool,
 }
 
 fn to_json(value: &impl serde::Serialize, pretty: bool) -> String {
@@ -74,6 +78,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.profile {
         return profile(&args, &backend_name);
+    }
+    if args.peak {
+        return peak(args.json);
     }
     let names: Vec<String> = if args.model == "all" {
         REGISTRY.iter().map(|m| m.name.to_string()).collect()
@@ -231,4 +238,66 @@ fn print_table(results: &[Comparison]) {
             ro
         );
     }
+}
+
+/// The CPU's model name, from `/proc/cpuinfo` where there is one.
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// `bench --peak`: the FMA loop's GFLOP/s per kernel path, on one thread and on all.
+#[cfg(feature = "flex")]
+fn peak(json: bool) -> Result<()> {
+    use convzoo_blocks::flex::{Isa, fma_peak, isa};
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rows: Vec<(Isa, f64, f64)> = Isa::supported_all()
+        .into_iter()
+        .map(|i| (i, fma_peak(i, 1, 0.5), fma_peak(i, threads, 0.5)))
+        .collect();
+    if json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(i, one, all)| {
+                serde_json::json!({"path": i.name(), "gflops_1_thread": one,
+                    "threads": threads, "gflops_all_threads": all})
+            })
+            .collect();
+        let out = serde_json::json!({"cpu": cpu_name(), "peak": rows, "kernels": isa().name()});
+        println!("{}", to_json(&out, true));
+        return Ok(());
+    }
+    println!(
+        "fp32 peak of an FMA loop (12 accumulators), {}, {threads} threads",
+        cpu_name()
+    );
+    println!(
+        "{:10}  {:>10}  {:>10}  GFLOP/s",
+        "path",
+        "1 thread",
+        format!("{threads} threads")
+    );
+    for (i, one, all) in rows {
+        println!("{:10}  {one:>10.1}  {all:>10.1}", i.name());
+    }
+    println!(
+        "the kernels take the {} path (CONVZOO_KERNELS=avx512|avx2|portable forces one)",
+        isa().name()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "flex"))]
+fn peak(_json: bool) -> Result<()> {
+    Err(Error::BackendNotCompiled {
+        name: "flex".into(),
+        feature: "flex",
+    })
 }
