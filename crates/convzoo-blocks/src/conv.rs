@@ -15,15 +15,7 @@ use burn::tensor::Tensor;
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     #[cfg(feature = "flex-kernels")]
     {
-        use burn::nn::PaddingConfig2d;
-        let padding = match conv.padding {
-            PaddingConfig2d::Valid => Some([(0, 0), (0, 0)]),
-            PaddingConfig2d::Explicit(top, left, bottom, right) => {
-                Some([(top, bottom), (left, right)])
-            }
-            PaddingConfig2d::Same => None,
-        };
-        if let Some(padding) = padding {
+        if let Some(padding) = explicit_padding(conv) {
             let options = burn::tensor::ops::ConvOptions {
                 stride: conv.stride,
                 padding,
@@ -39,6 +31,17 @@ pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         }
     }
     conv.forward(x)
+}
+
+/// `conv`'s zero padding as `(before, after)` along height and width; `None` for `Same`,
+/// which depends on the input.
+pub fn explicit_padding(conv: &Conv2d) -> Option<[(usize, usize); 2]> {
+    use burn::nn::PaddingConfig2d;
+    match conv.padding {
+        PaddingConfig2d::Valid => Some([(0, 0), (0, 0)]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => Some([(top, bottom), (left, right)]),
+        PaddingConfig2d::Same => None,
+    }
 }
 
 /// `pool.forward(x)`, by the flex kernel where it applies (no padding, floor mode).

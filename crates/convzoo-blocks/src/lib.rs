@@ -61,6 +61,6 @@ pub use init::WeightInit;
 pub use layer::{Features, Flatten, Layer, Sequential};
 pub use nin::NinBlockConfig;
 pub use params::{TensorEntry, count_parameters, for_each_tensor, largest_tensor};
-pub use probe::{LayerShape, Probe};
+pub use probe::{ConvShape, LayerShape, Probe};
 pub use residual::{Residual, ResidualConfig};
 pub use vgg::{VggBlockConfig, vgg_block};

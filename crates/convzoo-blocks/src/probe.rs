@@ -19,6 +19,37 @@ pub struct LayerShape {
     pub output_shape: Vec<usize>,
 }
 
+/// A convolution a recording probe ran: its input's shape and its geometry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvShape {
+    /// `[batch, channels, height, width]` of the input.
+    pub input: [usize; 4],
+    /// Output channels.
+    pub channels_out: usize,
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride.
+    pub stride: [usize; 2],
+    /// Zero padding `(before, after)` along height and width (`None`: `Same`).
+    pub padding: Option<[(usize, usize); 2]>,
+    /// Dilation.
+    pub dilation: [usize; 2],
+    /// Groups.
+    pub groups: usize,
+    /// Output height and width.
+    pub output: [usize; 2],
+}
+
+impl ConvShape {
+    /// Multiply-adds for one sample.
+    pub fn macs(&self) -> u64 {
+        let [_, c, ..] = self.input;
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.output;
+        (self.channels_out * oh * ow * (c / self.groups.max(1)) * kh * kw) as u64
+    }
+}
+
 /// Records layer output shapes and multiply-adds (conv and linear layers) when enabled.
 #[derive(Clone, Debug, Default)]
 pub struct Probe {
@@ -27,6 +58,8 @@ pub struct Probe {
     pub layers: Vec<LayerShape>,
     /// Multiply-adds per sample of every conv and linear layer run so far.
     pub macs: u64,
+    /// Every convolution run so far, in order.
+    pub convs: Vec<ConvShape>,
     /// With [`Probe::keep_outputs`], every recorded layer's output values (for debugging and
     /// layer-by-layer comparisons with other implementations).
     pub outputs: Option<Vec<Vec<f32>>>,
@@ -107,11 +140,22 @@ impl Probe {
 
     /// Runs `conv` on `x`, counting its multiply-adds per sample.
     pub fn conv(&mut self, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+        let input = x.dims();
         let y = crate::conv::forward(conv, x);
         if self.enabled {
             let [c_out, c_in_per_group, kh, kw] = conv.weight.dims();
             let [_, _, h, w] = y.dims();
             self.macs += (c_out * h * w * c_in_per_group * kh * kw) as u64;
+            self.convs.push(ConvShape {
+                input,
+                channels_out: c_out,
+                kernel: [kh, kw],
+                stride: conv.stride,
+                padding: crate::conv::explicit_padding(conv),
+                dilation: conv.dilation,
+                groups: conv.groups,
+                output: [h, w],
+            });
         }
         y
     }

@@ -43,6 +43,8 @@ pub mod error;
 pub mod files;
 pub mod infer;
 pub mod interop;
+#[cfg(feature = "flex")]
+pub mod layers;
 pub use convzoo_run::metrics;
 pub mod observe;
 pub mod overrides;

@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// and on all, for each kernel path the CPU has (AVX-512, AVX2, portable)
     #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown", "profile"])]
     peak: bool,
+    /// Time the largest convolutions of --model (default: vgg11 and resnet18) instead: forward,
+    /// input gradient and weight gradient, in GFLOP/s and as a share of the measured peak
+    #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown", "profile", "peak"])]
+    layers: bool,
 }
 
 fn to_json(value: &impl serde::Serialize, pretty: bool) -> String {
@@ -81,6 +85,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.peak {
         return peak(args.json);
+    }
+    if args.layers {
+        return layers(&args);
     }
     let names: Vec<String> = if args.model == "all" {
         REGISTRY.iter().map(|m| m.name.to_string()).collect()
@@ -300,4 +307,65 @@ fn peak(_json: bool) -> Result<()> {
         name: "flex".into(),
         feature: "flex",
     })
+}
+
+/// `bench --layers`: the largest convolutions of each model beside the machine's peak.
+#[cfg(feature = "flex")]
+fn layers(args: &BenchArgs) -> Result<()> {
+    use convzoo_blocks::flex::{fma_peak, isa};
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let peak = fma_peak(isa(), threads, 0.5);
+    let names: Vec<&str> = if args.model == "all" {
+        vec!["vgg11", "resnet18"]
+    } else {
+        args.model.split(',').collect()
+    };
+    let mut all = Vec::new();
+    for name in names {
+        let info = convzoo_models::find(name)?;
+        let batch = args.batch_size.unwrap_or(info.bench_batch);
+        let speeds = convzoo_trainer::layers::conv_speeds(name, batch, 4, args.steps)?;
+        if !args.json {
+            println!(
+                "{name}, batch {batch}: the largest convolutions; peak {peak:.0} GFLOP/s ({} \
+                 path, {threads} threads, {})",
+                isa().name(),
+                cpu_name()
+            );
+            println!(
+                "  {:34}  {:>8}  {:>15}  {:>15}  {:>15}",
+                "convolution", "GMACs", "forward", "input grad", "weight grad"
+            );
+        }
+        for s in &speeds {
+            let [_, c, h, w] = s.shape.input;
+            let [kh, kw] = s.shape.kernel;
+            let label = format!(
+                "{c}->{} {kh}x{kw}/{} at {h}x{w}",
+                s.shape.channels_out, s.shape.stride[0]
+            );
+            let cell = |g: f64| format!("{g:.0} ({:.0}%)", 100.0 * g / peak);
+            if !args.json {
+                println!(
+                    "  {label:34}  {:>8.2}  {:>15}  {:>15}  {:>15}",
+                    s.macs as f64 / 1e9,
+                    cell(s.forward),
+                    cell(s.input_grad),
+                    cell(s.weight_grad)
+                );
+            }
+        }
+        all.push(serde_json::json!({"model": name, "batch": batch, "convolutions": speeds}));
+    }
+    if args.json {
+        let out = serde_json::json!({"cpu": cpu_name(), "peak_gflops": peak, "path": isa().name(),
+            "threads": threads, "models": all});
+        println!("{}", to_json(&out, true));
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "flex"))]
+fn layers(_args: &BenchArgs) -> Result<()> {
+    peak(false)
 }
