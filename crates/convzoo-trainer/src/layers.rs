@@ -126,8 +126,10 @@ mod tests {
         assert_eq!(speeds.len(), 2);
         assert_eq!(speeds[0].macs, 2 * 240_000);
         assert_eq!(speeds[1].macs, 2 * 117_600);
-        assert!(speeds.iter().all(|s| [s.forward, s.input_grad, s.weight_grad]
-            .iter()
-            .all(|g| g.is_finite() && *g > 0.0)));
+        assert!(speeds.iter().all(|s| {
+            [s.forward, s.input_grad, s.weight_grad]
+                .iter()
+                .all(|g| g.is_finite() && *g > 0.0)
+        }));
     }
 }
