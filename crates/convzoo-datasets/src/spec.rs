@@ -70,6 +70,16 @@ impl DataSpec {
         }
     }
 
+    /// The same dataset with its directory made absolute against the current directory, so
+    /// that a run's stored `--data` works from anywhere.
+    pub fn absolute(self) -> DataSpec {
+        match self {
+            DataSpec::Folder(p) => DataSpec::Folder(absolute(&p)),
+            DataSpec::Cifar10(p) => DataSpec::Cifar10(absolute(&p)),
+            other => other,
+        }
+    }
+
     /// Loads the training and test sets; a download (the last fall-back of the IDX datasets) is
     /// reported to `on_download` with its URL first.
     pub fn load_with(

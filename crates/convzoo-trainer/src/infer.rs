@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use convzoo_datasets::DataSpec;
 use convzoo_models::Model;
 use convzoo_run::Run;
 
@@ -33,18 +34,22 @@ pub struct Evaluation {
     pub confusion: Confusion,
 }
 
-/// Evaluates the run in `run` on (the first `limit` images of) its test set, with the run's own
-/// transform; a download of the data is reported to `observer`.
+/// Evaluates the run in `run` on (the first `limit` images of) its test set, or on the test set
+/// of `data` (which must have the run's classes and image shape), with the run's own transform;
+/// a download of the data is reported to `observer`.
 pub fn evaluate(
     run: &Path,
     limit: usize,
-    data_dir: Option<PathBuf>,
+    (data, data_dir): (Option<DataSpec>, Option<PathBuf>),
     backend_name: Option<&str>,
     observer: &mut impl Observer,
 ) -> Result<Evaluation> {
     let (mut config, model) = open_run(run, backend_name)?;
     if data_dir.is_some() {
         config.data_dir = data_dir;
+    }
+    if let Some(data) = data {
+        config.data = data.absolute();
     }
     config.dataset = Some(config.spec().dataset_info());
     let data = data::load(&config, limit, observer)?;

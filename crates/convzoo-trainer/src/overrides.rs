@@ -211,11 +211,7 @@ impl Overrides {
             checkpoint_every: self.checkpoint_every.unwrap_or(0),
             log_every: self.log_every.unwrap_or(DEFAULT_LOG_EVERY),
             batch_norm: self.batch_norm,
-            data: match self.data {
-                Some(DataSpec::Folder(p)) => DataSpec::Folder(convzoo_datasets::absolute(&p)),
-                Some(DataSpec::Cifar10(p)) => DataSpec::Cifar10(convzoo_datasets::absolute(&p)),
-                other => other.unwrap_or_default(),
-            },
+            data: self.data.unwrap_or_default().absolute(),
             val_split: self.val_split.unwrap_or(0.0),
             augment: self.augment.unwrap_or_default(),
             normalize: self.normalize.unwrap_or_default(),

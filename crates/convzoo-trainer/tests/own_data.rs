@@ -67,6 +67,14 @@ fn image_folders_and_cifar10_train_lenet_and_resnet18() {
         train_and_check(&c10_spec, model, &out, &names, &image);
         let shape = &json(&out.join("config.json"))["dataset"]["shape"];
         assert_eq!(shape, &serde_json::json!([3, 32, 32]));
+        // eval --data: the same data named again works; another dataset's classes are refused.
+        let text = stdout(&ok(&format!(
+            "eval --run {} --data {c10_spec}",
+            out.display()
+        )));
+        assert!(text.contains("on 12 images"), "{text}");
+        let o = words(&format!("eval --run {} --data {spec}", out.display()));
+        assert_one_line_error(&o, 1, "but the run was trained on 10 classes");
     }
     // A validation split of train/ instead of test/, with augmentation and normalisation.
     std::fs::remove_dir_all(folder.join("test")).unwrap();

@@ -19,6 +19,10 @@ pub struct EvalArgs {
     /// Directory with the (Fashion-)MNIST files [default: the run's, else search]
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Evaluate on this dataset's test set instead (fashion-mnist, mnist, folder:PATH,
+    /// cifar10:PATH; it must have the run's classes and image shape) [default: the run's]
+    #[arg(long, value_name = "SPEC", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<convzoo_datasets::DataSpec>()))]
+    data: Option<convzoo_datasets::DataSpec>,
     /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: the run's]
     #[arg(long)]
     backend: Option<String>,
@@ -28,7 +32,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let eval = infer::evaluate(
         &args.run,
         args.limit_test,
-        args.data_dir,
+        (args.data, args.data_dir),
         args.backend.as_deref(),
         &mut Console::new(),
     )?;
