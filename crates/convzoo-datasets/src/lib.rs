@@ -40,6 +40,7 @@ mod mnist;
 mod rng;
 mod spec;
 mod synthetic;
+mod text;
 mod transform;
 
 pub use atomic::{write_atomic, write_atomic_with};

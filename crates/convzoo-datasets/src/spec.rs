@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::cifar::load_cifar10;
 use crate::error::DataError;
 use crate::folder::{BadFile, FolderOptions, load_folder};
@@ -13,8 +11,7 @@ use crate::mnist::{FASHION_MNIST, MNIST, Split};
 
 /// A dataset: Fashion-MNIST, MNIST, a class folder or CIFAR-10's binary files. Written and
 /// read as `--data` spells it: `fashion-mnist`, `mnist`, `folder:PATH`, `cifar10:PATH`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum DataSpec {
     /// Fashion-MNIST (shipped in the workspace; d2l's dataset).
     #[default]
@@ -159,19 +156,6 @@ impl std::fmt::Display for DataSpec {
             DataSpec::Folder(p) => write!(f, "folder:{}", p.display()),
             DataSpec::Cifar10(p) => write!(f, "cifar10:{}", p.display()),
         }
-    }
-}
-
-impl TryFrom<String> for DataSpec {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<DataSpec> for String {
-    fn from(d: DataSpec) -> String {
-        d.to_string()
     }
 }
 

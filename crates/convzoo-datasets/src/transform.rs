@@ -153,8 +153,7 @@ impl std::fmt::Display for NormalizeSpec {
 
 /// Seeded training-time augmentation on the bytes of one image (`--augment crop:PAD,flip`).
 /// Written and read as that text (`none` when off).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Augment {
     /// Random crop of the original size after zero padding by this many pixels (0: off).
     pub crop_padding: usize,
@@ -237,19 +236,6 @@ impl std::fmt::Display for Augment {
             parts.push("none".into());
         }
         f.write_str(&parts.join(","))
-    }
-}
-
-impl TryFrom<String> for Augment {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<Augment> for String {
-    fn from(a: Augment) -> String {
-        a.to_string()
     }
 }
 

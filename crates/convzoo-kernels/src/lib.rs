@@ -37,6 +37,7 @@ pub mod batch_norm_kernels;
 mod conv;
 pub mod conv_kernels;
 pub mod cpu;
+mod im2col;
 pub mod peak;
 mod sigmoid;
 

@@ -1,5 +1,6 @@
 //! The runs a server shows, listed once at start (a request names a run by its index, never by
-//! a path), with their summaries; a run's model is loaded when first asked for.
+//! a path), with their summaries; a finished run's model is loaded at start, a run still
+//! training when first asked for after it has finished.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -99,8 +100,17 @@ impl Catalog {
         for (id, dir) in dirs.iter().enumerate() {
             let spec = RunSpec::read(dir)?;
             let info = spec.dataset_info();
-            let model = spec.model_config()?.init(device);
-            let (summary, parameters) = summarize(&model, info.shape[0], spec.resize, device);
+            // A finished run's model is loaded once, here, and summarised; a run still
+            // training (or one whose weights do not load: its requests say why) is summarised
+            // from a fresh model and loaded when first asked for.
+            let run = Run::open(dir, device).ok().map(Arc::new);
+            let (summary, parameters) = match &run {
+                Some(run) => summarize(&run.model, info.shape[0], spec.resize, device),
+                None => {
+                    let model = spec.model_config()?.init(device);
+                    summarize(&model, info.shape[0], spec.resize, device)
+                }
+            };
             runs.push(Entry {
                 id,
                 dir: dir.clone(),
@@ -111,7 +121,7 @@ impl Catalog {
                 info,
                 summary,
                 parameters,
-                model: Mutex::new(None),
+                model: Mutex::new(run),
             });
         }
         Ok(Catalog {
@@ -184,7 +194,8 @@ impl Entry {
         self.dir.join("model.bpk").is_file()
     }
 
-    /// The trained run, loaded on first use.
+    /// The trained run (loaded at start, or on first use once a run that was training has
+    /// finished).
     pub fn run(&self, device: &Device) -> Result<Arc<Run>> {
         let mut slot = self.model.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(run) = &*slot {

@@ -86,7 +86,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub augment: Augment,
     /// Normalisation, as asked for (the values used are in `dataset`).
-    #[serde(default, with = "spec_text")]
+    #[serde(default)]
     pub normalize: NormalizeSpec,
     /// Skip image files that do not decode (their names go to `skipped.txt`).
     #[serde(default)]
@@ -94,36 +94,6 @@ pub struct TrainConfig {
     /// What the run found in its data: classes, image shape, normalisation (set when it starts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<DatasetInfo>,
-}
-
-/// [`NormalizeSpec`] as its `--normalize` text in JSON.
-pub(crate) mod spec_text {
-    use convzoo_datasets::NormalizeSpec;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(spec: &NormalizeSpec, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&spec.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NormalizeSpec, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-
-    /// The same for an optional value (the overrides).
-    pub mod option {
-        use convzoo_datasets::NormalizeSpec;
-        use serde::{Deserialize, Deserializer};
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<NormalizeSpec>, D::Error> {
-            Option::<String>::deserialize(d)?
-                .map(|s| s.parse().map_err(serde::de::Error::custom))
-                .transpose()
-        }
-    }
 }
 
 /// TensorBoard's step loss every this many steps, unless `--log-every` says otherwise.

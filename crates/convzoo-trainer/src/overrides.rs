@@ -9,7 +9,7 @@ use convzoo_datasets::{Augment, DataSpec, NormalizeSpec};
 use convzoo_models::find;
 use serde::Deserialize;
 
-use crate::config::{DEFAULT_LOG_EVERY, LrSchedule, OptimizerKind, TrainConfig, spec_text};
+use crate::config::{DEFAULT_LOG_EVERY, LrSchedule, OptimizerKind, TrainConfig};
 use crate::error::{Error, Result};
 
 /// Values that override the recipe: from a `--config` JSON file and from flags.
@@ -74,7 +74,6 @@ pub struct Overrides {
     /// Normalisation after scaling to [0, 1]: none, dataset (per-channel mean and deviation of
     /// the training images), or M,S [default: none, as d2l]
     #[arg(long, value_name = "HOW", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NormalizeSpec>()))]
-    #[serde(deserialize_with = "spec_text::option::deserialize")]
     pub normalize: Option<NormalizeSpec>,
     /// Skip image files that do not decode, listing them in the run's skipped.txt
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]

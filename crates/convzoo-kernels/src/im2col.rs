@@ -1,0 +1,104 @@
+//! Patch matrices of a convolution: [`im2col`] lays a sample's receptive fields out as the
+//! columns of a matrix for one gemm, [`col2im`] adds such a matrix back into an input gradient.
+
+use crate::conv_kernels::ConvGeometry;
+
+/// The output columns `ow` whose input column `ow * stride + j - pad` lies inside `[0, width)`.
+fn valid_columns(
+    w_out: usize,
+    width: usize,
+    stride: usize,
+    j: usize,
+    pad: usize,
+) -> (usize, usize) {
+    let lo = pad.saturating_sub(j).div_ceil(stride).min(w_out);
+    // Largest ow with ow * stride + j < width + pad.
+    let hi = if width + pad > j {
+        ((width + pad - j - 1) / stride + 1).min(w_out)
+    } else {
+        0
+    };
+    (lo, hi.max(lo))
+}
+
+/// Writes one sample's patches into `cols`: row `(c, i, j)` of its `[C_in k_h k_w, H_out W_out]`
+/// patch matrix starts at `cols[row * ld]`.
+pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
+    let [h_in, w_in] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [(ph, _), (pw, _)] = g.padding;
+    let [h_out, w_out] = g.output();
+    let pixels = h_out * w_out;
+    for c in 0..g.channels_in {
+        let plane = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &mut cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                let (lo, hi) = valid_columns(w_out, w_in, sw, j, pw);
+                for oh in 0..h_out {
+                    let out_row = &mut row[oh * w_out..(oh + 1) * w_out];
+                    let ih = (oh * sh + i) as isize - ph as isize;
+                    if ih < 0 || ih >= h_in as isize || lo == hi {
+                        out_row.fill(0.0);
+                        continue;
+                    }
+                    let in_row = &plane[ih as usize * w_in..(ih as usize + 1) * w_in];
+                    out_row[..lo].fill(0.0);
+                    out_row[hi..].fill(0.0);
+                    let first = lo * sw + j - pw;
+                    if sw == 1 {
+                        out_row[lo..hi].copy_from_slice(&in_row[first..first + hi - lo]);
+                    } else {
+                        for (v, src) in out_row[lo..hi]
+                            .iter_mut()
+                            .zip(in_row[first..].iter().step_by(sw))
+                        {
+                            *v = *src;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds one sample's patch-matrix gradient (laid out as in [`im2col`]) onto its input gradient.
+pub(crate) fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) {
+    let [h_in, w_in] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [(ph, _), (pw, _)] = g.padding;
+    let [h_out, w_out] = g.output();
+    let pixels = h_out * w_out;
+    for c in 0..g.channels_in {
+        let plane = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                let (lo, hi) = valid_columns(w_out, w_in, sw, j, pw);
+                if lo == hi {
+                    continue;
+                }
+                for oh in 0..h_out {
+                    let ih = (oh * sh + i) as isize - ph as isize;
+                    if ih < 0 || ih >= h_in as isize {
+                        continue;
+                    }
+                    let in_row = &mut plane[ih as usize * w_in..(ih as usize + 1) * w_in];
+                    let src = &row[oh * w_out + lo..oh * w_out + hi];
+                    let first = lo * sw + j - pw;
+                    if sw == 1 {
+                        for (d, v) in in_row[first..first + hi - lo].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (d, v) in in_row[first..].iter_mut().step_by(sw).zip(src) {
+                            *d += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
