@@ -37,6 +37,23 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     s + (x - constant) * slope
 }
 
+/// `max(x, 0)`, element-wise: one parallel pass each way on flex with the `flex-kernels`
+/// feature ([`crate::flex::relu`]), Burn's `activation::relu` otherwise.
+///
+/// # Shapes
+/// - input: any
+/// - output: same as the input
+pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex-kernels")]
+    {
+        crate::flex::relu(x)
+    }
+    #[cfg(not(feature = "flex-kernels"))]
+    {
+        activation::relu(x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

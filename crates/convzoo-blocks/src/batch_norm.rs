@@ -287,6 +287,50 @@ impl AnyBatchNorm {
 
     /// Normalises `x` (`[N, C]` or `[N, C, H, W]`).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.forward_relu(x, false)
+    }
+
+    /// [`forward`](Self::forward), then a ReLU with `relu`: in inference on flex (the
+    /// `flex-kernels` feature, no autodiff) one parallel pass of [`inference_affine`]'s scale
+    /// and shift.
+    ///
+    /// [`inference_affine`]: Self::inference_affine
+    pub fn forward_relu<const D: usize>(&self, x: Tensor<D>, relu: bool) -> Tensor<D> {
+        #[cfg(feature = "flex-kernels")]
+        if crate::flex::fusing(&x) {
+            let [scale, shift] = self.inference_affine(&x.device());
+            return crate::flex::channel_affine(x, scale, shift, relu);
+        }
+        let y = self.forward_unfused(x);
+        if relu { crate::activation::relu(y) } else { y }
+    }
+
+    /// The layer in inference as a per-channel scale and shift `[C]`: `gamma / sqrt(running_var
+    /// + epsilon)` and `beta - running_mean * scale`, on `device`.
+    pub fn inference_affine(&self, device: &Device) -> [Tensor<1>; 2] {
+        let (gamma, beta, mean, var, epsilon) = match self {
+            Self::Burn(bn) => (
+                bn.gamma.val(),
+                bn.beta.val(),
+                bn.running_mean.value(),
+                bn.running_var.value(),
+                bn.epsilon,
+            ),
+            Self::Scratch(bn) => (
+                bn.gamma.val(),
+                bn.beta.val(),
+                bn.running_mean.value(),
+                bn.running_var.value(),
+                bn.epsilon,
+            ),
+        };
+        let [gamma, beta, mean, var] = [gamma, beta, mean, var].map(|t| t.to_device(device));
+        let scale = gamma / (var + epsilon).sqrt();
+        let shift = beta - mean * scale.clone();
+        [scale, shift]
+    }
+
+    fn forward_unfused<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Self::Burn(bn) => burn_forward(bn, x),
             Self::Scratch(bn) => bn.forward(x),

@@ -4,12 +4,12 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
+use crate::activation::relu;
 use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config, pad};
-use crate::layer::{Features, Sequential};
+use crate::layer::{Features, Layer, Sequential};
 use crate::probe::Probe;
 use burn::nn::conv::Conv2d;
 
@@ -77,6 +77,23 @@ impl ConvUnit {
             Self::ConvBn(s) => s.run(Features::Maps(x), probe).maps("ConvBn"),
         }
     }
+
+    /// `relu(forward_probed(x))`; in inference ([`crate::conv::fusing`]) one pass.
+    pub fn forward_relu(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
+        if crate::conv::fusing(&x, probe) {
+            let (conv, bn) = match self {
+                Self::Conv(c) => (Some(c), None),
+                Self::ConvBn(s) => match (s.layers.first(), s.layers.get(1)) {
+                    (Some(Layer::Conv(c)), Some(Layer::BatchNorm(bn))) => (Some(c), Some(bn)),
+                    _ => (None, None),
+                },
+            };
+            if let Some(conv) = conv {
+                return crate::conv::fused(conv, bn, None, true, x);
+            }
+        }
+        relu(self.forward_probed(x, probe))
+    }
 }
 
 impl InceptionConfig {
@@ -123,13 +140,13 @@ impl Inception {
 
     /// [`forward`](Self::forward), counting multiply-adds into `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
-        let mut branch = |unit: &ConvUnit, x| relu(unit.forward_probed(x, probe));
+        let mut branch = |unit: &ConvUnit, x| unit.forward_relu(x, probe);
         let b1 = branch(&self.b1_1, x.clone());
         let b2 = branch(&self.b2_1, x.clone());
         let b2 = branch(&self.b2_2, b2);
         let b3 = branch(&self.b3_1, x.clone());
         let b3 = branch(&self.b3_2, b3);
-        let b4 = branch(&self.b4_2, self.b4_1.forward(x));
+        let b4 = branch(&self.b4_2, crate::conv::max_pool(&self.b4_1, x));
         Tensor::cat(vec![b1, b2, b3, b4], 1)
     }
 }

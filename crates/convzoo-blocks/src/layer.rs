@@ -6,19 +6,17 @@
 //! `add_module`) or its position ([`Sequential::push`], as `nn.Sequential(...)` numbers its
 //! children), never a table kept elsewhere.
 
-use burn::module::Module;
-use burn::nn::conv::Conv2d;
-use burn::nn::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
-use burn::nn::{Dropout, Linear};
-use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
-
-use crate::activation::sigmoid;
+use crate::activation::{relu, sigmoid};
 use crate::batch_norm::AnyBatchNorm;
 use crate::dense::DenseBlock;
 use crate::inception::Inception;
 use crate::probe::Probe;
 use crate::residual::Residual;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+use burn::nn::{Dropout, Linear};
+use burn::tensor::Tensor;
 
 /// What flows between layers: feature maps `[N, C, H, W]` or feature vectors `[N, F]`.
 #[derive(Clone, Debug)]
@@ -148,7 +146,7 @@ impl Layer {
             (Self::Sigmoid(_), Features::Vectors(x)) => Features::Vectors(sigmoid(x)),
             (Self::Dropout(d), Features::Maps(x)) => Features::Maps(d.forward(x)),
             (Self::Dropout(d), Features::Vectors(x)) => Features::Vectors(d.forward(x)),
-            (Self::MaxPool(p), x) => Features::Maps(p.forward(x.maps(kind))),
+            (Self::MaxPool(p), x) => Features::Maps(crate::conv::max_pool(p, x.maps(kind))),
             (Self::AvgPool(p), x) => Features::Maps(crate::conv::avg_pool(p, x.maps(kind))),
             (Self::GlobalAvgPool(p), x) => Features::Maps(p.forward(x.maps(kind))),
             (Self::Flatten(_), x) => Features::Vectors(x.maps(kind).flatten::<2>(1, 3)),
@@ -284,10 +282,39 @@ impl Sequential {
         x
     }
 
+    /// Applies the layers in order; in inference ([`crate::conv::fusing`]) a convolution with
+    /// the batch norm and ReLU after it as one layer ([`crate::conv::fused`]), and a batch norm
+    /// with the ReLU after it.
     pub(crate) fn run(&self, x: Features, probe: &mut Probe) -> Features {
-        self.layers
-            .iter()
-            .fold(x, |x, layer| layer.forward_probed(x, probe))
+        let mut x = x;
+        let mut i = 0;
+        let at = |k: usize| self.layers.get(k);
+        while i < self.layers.len() {
+            x = match (&self.layers[i], x) {
+                (Layer::Conv(c), Features::Maps(m)) if crate::conv::fusing(&m, probe) => {
+                    let bn = match at(i + 1) {
+                        Some(Layer::BatchNorm(bn)) => Some(bn),
+                        _ => None,
+                    };
+                    i += 1 + usize::from(bn.is_some());
+                    let relu = matches!(at(i), Some(Layer::Relu(_)));
+                    i += usize::from(relu);
+                    Features::Maps(crate::conv::fused(c, bn, None, relu, m))
+                }
+                (Layer::BatchNorm(bn), Features::Maps(m))
+                    if crate::conv::fusing(&m, probe)
+                        && matches!(at(i + 1), Some(Layer::Relu(_))) =>
+                {
+                    i += 2;
+                    Features::Maps(bn.forward_relu(m, true))
+                }
+                (layer, x) => {
+                    i += 1;
+                    layer.forward_probed(x, probe)
+                }
+            };
+        }
+        x
     }
 
     /// The PyTorch key of the tensor at `path`, a path of this sequence's tensors as Burn's

@@ -55,7 +55,7 @@ fn forward(
         &geometry,
         x.storage(),
         weight.storage(),
-        Some(bias.storage()),
+        conv_kernels::Epilogue::bias(Some(bias.storage())),
     );
     let shape = Shape::new([geometry.batch, geometry.channels_out, h, w]);
     flex_tensor(y, shape)
@@ -134,7 +134,7 @@ impl<C: CheckpointStrategy> FlexConv for Autodiff<Flex, C> {
     }
 }
 
-fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> ConvGeometry {
+pub(crate) fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> ConvGeometry {
     let [batch, channels_in, h, w] = x.dims();
     let [channels_out, _, kh, kw] = weight.dims();
     ConvGeometry {
@@ -195,7 +195,7 @@ mod tests {
 
     /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
     /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input, one sample,
-    /// and few pixels a sample (several samples per gemm).
+    /// few pixels a sample (several samples per gemm) and pointwise (no patch matrix).
     #[test]
     fn matches_burns_conv2d_and_its_gradients() {
         let device = Device::flex().autodiff();
@@ -235,6 +235,8 @@ mod tests {
             (2, 3, 5, 8, 7, [3, 2], [1, 2], [(0, 2), (1, 0)], true, true),
             (1, 3, 5, 9, 9, [3, 3], [1, 1], [(1, 1), (1, 1)], true, true), // gemm threads
             (7, 8, 4, 2, 3, [2, 2], [1, 1], [(0, 0), (0, 0)], true, true), // grouped samples
+            (3, 6, 5, 7, 7, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // pointwise
+            (6, 8, 4, 3, 3, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // grouped pointwise
         ];
         for (n, ci, co, h, w, k, stride, padding, with_bias, track_x) in cases {
             let x0 = Tensor::<4>::random([n, ci, h, w], Distribution::Normal(0.0, 1.0), &device);

@@ -33,6 +33,12 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
+    /// Whether this is a 1x1 convolution with stride 1 and no padding: a sample's patch matrix
+    /// is then the sample itself.
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [(0, 0), (0, 0)]
+    }
+
     /// Output height and width.
     pub fn output(&self) -> [usize; 2] {
         let out = |d: usize| {
@@ -170,6 +176,32 @@ fn im2col_block(g: &ConvGeometry, x: &[f32], n0: usize, nb: usize, cols: &mut [f
     }
 }
 
+/// A task's buffer for the patch matrices of `group` samples (none for a pointwise convolution
+/// taken a sample at a time).
+fn cols_buffer(g: &ConvGeometry, group: usize) -> Vec<f32> {
+    if group == 1 && g.is_pointwise() {
+        return Vec::new();
+    }
+    vec![0.0; g.patch_rows() * group * g.pixels()]
+}
+
+/// The patch matrix of samples `n0..n0 + nb`, `[C_in k_h k_w, nb H_out W_out]`: the sample
+/// itself for one sample of a pointwise convolution, else laid out in `cols`.
+fn patches<'a>(
+    g: &ConvGeometry,
+    x: &'a [f32],
+    n0: usize,
+    nb: usize,
+    cols: &'a mut [f32],
+) -> &'a [f32] {
+    if nb == 1 && g.is_pointwise() {
+        let x_len = g.input_len();
+        return &x[n0 * x_len..][..x_len];
+    }
+    im2col_block(g, x, n0, nb, cols);
+    &cols[..g.patch_rows() * nb * g.pixels()]
+}
+
 /// The output gradients of samples `n0..n0 + nb` as `[C_out, nb H_out W_out]`: `dy` itself for
 /// one sample, copied into `buf` for several.
 fn dy_block<'a>(
@@ -207,11 +239,11 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         .map(|start| {
             let end = (start + task).min(g.batch);
             let mut acc = vec![0.0f32; g.channels_out * rows];
-            let mut cols = vec![0.0f32; rows * group * pixels];
+            let mut cols = cols_buffer(g, group);
             let mut dy_buf = block_buffer(g, group);
             for (n0, nb) in blocks(start, end, group) {
                 let ld = nb * pixels;
-                im2col_block(g, x, n0, nb, &mut cols);
+                let cols = patches(g, x, n0, nb, &mut cols);
                 let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
                 // acc[C_out, rows] += dy_block[C_out, ld] * cols^T[ld, rows]
                 gemm_into(
@@ -219,7 +251,7 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     [g.channels_out, rows, ld],
                     n0 != start,
                     Strided::new(dy_block, ld, 1),
-                    Strided::new(&cols, 1, ld),
+                    Strided::new(cols, 1, ld),
                     gemm_parallelism(g.batch),
                 );
             }
@@ -236,25 +268,75 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     total
 }
 
+/// What the forward pass does to each value `v` of output channel `o` after its gemm, in the
+/// same pass: `v * scale[o] + shift[o]` (a bias is a shift; a batch norm in inference a scale
+/// and a shift), plus `residual` at the same position (`[N, C_out, H_out, W_out]`), then
+/// `max(., 0)` with `relu`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// Per output channel factor (`None`: 1).
+    pub scale: Option<&'a [f32]>,
+    /// Per output channel term (`None`: 0).
+    pub shift: Option<&'a [f32]>,
+    /// A tensor of the output's shape to add.
+    pub residual: Option<&'a [f32]>,
+    /// Whether a ReLU follows.
+    pub relu: bool,
+}
+
+impl<'a> Epilogue<'a> {
+    /// Only a bias, if any.
+    pub fn bias(bias: Option<&'a [f32]>) -> Self {
+        Self {
+            shift: bias,
+            ..Self::default()
+        }
+    }
+
+    /// Applies the epilogue to `row`, output channel `o`, whose residual is `residual`.
+    #[inline(always)]
+    fn apply(&self, row: &mut [f32], o: usize, residual: Option<&[f32]>) {
+        let (scale, shift) = (
+            self.scale.map_or(1.0, |s| s[o]),
+            self.shift.map_or(0.0, |s| s[o]),
+        );
+        match residual {
+            Some(res) => row.iter_mut().zip(res).for_each(|(v, r)| {
+                *v = *v * scale + shift + r;
+            }),
+            None if self.scale.is_some() => row.iter_mut().for_each(|v| *v = *v * scale + shift),
+            None if self.shift.is_some() => row.iter_mut().for_each(|v| *v += shift),
+            None => {}
+        }
+        if self.relu {
+            row.iter_mut()
+                .for_each(|v| *v = crate::relu::relu_value(*v));
+        }
+    }
+}
+
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
-/// (`[C_out, C_in k_h k_w]`) and an optional `bias` (`[C_out]`).
-pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`.
+pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let y_len = g.channels_out * pixels;
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
+    if let Some(res) = epilogue.residual {
+        assert_eq!(res.len(), g.batch * y_len, "residual of the output's shape");
+    }
     let mut y = vec![0.0f32; g.batch * y_len];
     y.par_chunks_mut(task * y_len)
         .enumerate()
         .for_each(|(t, y_task)| {
             let start = t * task;
             let end = start + y_task.len() / y_len;
-            let mut cols = vec![0.0f32; rows * group * pixels];
+            let mut cols = cols_buffer(g, group);
             let mut out = block_buffer(g, group);
             for (n0, nb) in blocks(start, end, group) {
                 let ld = nb * pixels;
-                im2col_block(g, x, n0, nb, &mut cols);
+                let cols = patches(g, x, n0, nb, &mut cols);
                 let dst: &mut [f32] = if nb > 1 {
                     &mut out[..g.channels_out * ld]
                 } else {
@@ -266,19 +348,21 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>
                     [g.channels_out, ld, rows],
                     false,
                     Strided::new(weight, rows, 1),
-                    Strided::new(&cols, ld, 1),
+                    Strided::new(cols, ld, 1),
                     gemm_parallelism(g.batch),
                 );
                 for b in 0..nb {
-                    let y_n = &mut y_task[(n0 + b - start) * y_len..][..y_len];
+                    let n = n0 + b;
+                    let y_n = &mut y_task[(n - start) * y_len..][..y_len];
                     for o in 0..g.channels_out {
                         let row = &mut y_n[o * pixels..(o + 1) * pixels];
                         if nb > 1 {
                             row.copy_from_slice(&out[o * ld + b * pixels..][..pixels]);
                         }
-                        if let Some(bias) = bias {
-                            row.iter_mut().for_each(|v| *v += bias[o]);
-                        }
+                        let res = epilogue
+                            .residual
+                            .map(|r| &r[n * y_len + o * pixels..][..pixels]);
+                        epilogue.apply(row, o, res);
                     }
                 }
             }
@@ -300,20 +384,30 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
         .for_each(|(t, dx_task)| {
             let start = t * task;
             let end = start + dx_task.len() / x_len;
-            let mut cols = vec![0.0f32; rows * group * pixels];
+            let mut cols = cols_buffer(g, group);
             let mut dy_buf = block_buffer(g, group);
             for (n0, nb) in blocks(start, end, group) {
                 let ld = nb * pixels;
                 let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
-                // cols[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
+                // A pointwise convolution's patch matrix is the sample: no col2im.
+                let direct = nb == 1 && g.is_pointwise();
+                let dst: &mut [f32] = if direct {
+                    &mut dx_task[(n0 - start) * x_len..][..x_len]
+                } else {
+                    &mut cols
+                };
+                // dst[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
                 gemm_into(
-                    &mut cols,
+                    dst,
                     [rows, ld, g.channels_out],
                     false,
                     Strided::new(weight, 1, rows),
                     Strided::new(dy_block, ld, 1),
                     gemm_parallelism(g.batch),
                 );
+                if direct {
+                    continue;
+                }
                 for b in 0..nb {
                     let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
                     col2im(g, &cols[b * pixels..], ld, dx_n);

@@ -9,6 +9,11 @@
 //!   the channel axis with narrow gemms.
 //! - [`avg_pool2d`]: unpadded average pooling, one parallel pass each way.
 //! - [`sigmoid`]: one vectorised parallel pass forward, one backward (from the saved output).
+//! - [`max_pool2d`]: max pooling with windows clipped to the input, indices only in training.
+//! - [`relu`]: one parallel pass forward, one backward (from the saved output).
+//! - Inference on flex without autodiff ([`fusing`]): [`conv2d_fused`], a convolution whose
+//!   output pass also applies its bias or the batch norm after it, a residual and a ReLU; and
+//!   [`channel_affine`], a batch norm in inference with an optional ReLU.
 //! - [`batch_norm_train`]: training-mode batch norm in two parallel passes each way
 //!   ([`batch_norm_kernels`]) instead of Burn's default composition of a dozen single-threaded
 //!   element-wise operations.
@@ -38,14 +43,20 @@ mod conv;
 pub mod conv_kernels;
 pub mod cpu;
 mod im2col;
+mod infer;
+mod max_pool;
 pub mod peak;
+mod relu;
 mod sigmoid;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
 pub use batch_norm::{FlexBatchNorm, batch_norm_train};
 pub use conv::{FlexConv, conv2d};
 pub use cpu::{Isa, KERNELS_ENV, isa, set_isa};
+pub use infer::{FlexInfer, channel_affine, channel_affine_values, conv2d_fused, fusing};
+pub use max_pool::{FlexMaxPool, MaxPoolGeometry, max_pool_backward, max_pool_forward, max_pool2d};
 pub use peak::fma_peak;
+pub use relu::{FlexRelu, relu, relu_grad, relu_values};
 pub use sigmoid::{FlexSigmoid, sigmoid, sigmoid_applies, sigmoid_grad, sigmoid_values};
 
 use burn::backend::DispatchDevice;

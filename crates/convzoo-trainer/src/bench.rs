@@ -116,6 +116,31 @@ pub fn train_steps(
     Ok((model, bs, times))
 }
 
+/// Inference batches of `model` (put in inference mode, on the plain device of
+/// `backend_name`): `warmup` untimed then `steps` timed forward passes of a random batch of
+/// shape `[bs, c, h, w]`, each read back. Returns the inference model, the batch and the timed seconds. Run it
+/// under a profiler with `convzoo bench --profile --infer`.
+pub fn infer_steps(
+    model: Model,
+    backend_name: &str,
+    [bs, c, h, w]: [usize; 4],
+    steps: usize,
+    warmup: usize,
+) -> Result<(Model, Tensor<4>, Vec<f64>)> {
+    let device = backend::device(backend_name)?;
+    let eval = model.valid();
+    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
+    let mut times = Vec::new();
+    for step in 0..warmup + steps {
+        let started = Instant::now();
+        eval.forward(x.clone()).sum().into_scalar::<f32>();
+        if step >= warmup {
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    Ok((eval, x, times))
+}
+
 /// Benchmarks model `name` in this process: `warmup` untimed then `steps` timed steps.
 ///
 /// With `onnx`, the model (in inference mode) is also written there as an ONNX file, for
@@ -129,18 +154,8 @@ pub fn bench_model(
     onnx: Option<&Path>,
 ) -> Result<BenchResult> {
     let (model, bs, train_times) = train_steps(name, backend_name, batch_size, steps, warmup)?;
-    let device = backend::device(backend_name)?;
     let [c, h, w] = ModelConfig::from_name(name)?.info().input;
-    let eval = model.valid();
-    let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
-    let mut infer_times = Vec::new();
-    for step in 0..warmup + steps {
-        let started = Instant::now();
-        eval.forward(x.clone()).sum().into_scalar::<f32>();
-        if step >= warmup {
-            infer_times.push(started.elapsed().as_secs_f64());
-        }
-    }
+    let (eval, x, infer_times) = infer_steps(model, backend_name, [bs, c, h, w], steps, warmup)?;
     if let Some(path) = onnx {
         let classes = (0..eval_classes(&eval, &x))
             .map(|i| i.to_string())

@@ -94,7 +94,7 @@ pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Resu
             let macs = shape.macs() * batch as u64;
             let gflops = |s: f64| 2.0 * macs as f64 / s / 1e9;
             let forward = gflops(median_seconds(repeats, || {
-                std::hint::black_box(conv_kernels::forward(&g, &x, &weight, None));
+                std::hint::black_box(conv_kernels::forward(&g, &x, &weight, Default::default()));
             }));
             let input_grad = gflops(median_seconds(repeats, || {
                 std::hint::black_box(conv_kernels::input_grad(&g, &weight, &dy));

@@ -48,6 +48,9 @@ pub struct BenchArgs {
     /// workload to put under a profiler (bench/profile.sh runs it under `perf`)
     #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown"])]
     profile: bool,
+    /// With --profile or --breakdown: inference batches instead of training steps
+    #[arg(long)]
+    infer: bool,
     /// Measure the machine's fp32 peak instead: an FMA loop with 12 accumulators on one thread
     /// and on all, for each kernel path the CPU has (AVX-512, AVX2, portable)
     #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown", "profile"])]
@@ -139,17 +142,31 @@ fn profile(args: &BenchArgs, backend_name: &str) -> Result<()> {
         });
     }
     convzoo_models::find(&args.model)?;
-    let (_, bs, times) = bench::train_steps(
-        &args.model,
-        backend_name,
-        args.batch_size,
-        args.steps,
-        args.warmup,
-    )?;
+    let (what, bs, times) = if args.infer {
+        let config = convzoo_models::ModelConfig::from_name(&args.model)?;
+        let info = config.info();
+        let bs = args.batch_size.unwrap_or(info.bench_batch);
+        let device = backend::device(backend_name)?;
+        device.seed(0);
+        let [c, h, w] = info.input;
+        let model = config.init(&device);
+        let (_, _, times) =
+            bench::infer_steps(model, backend_name, [bs, c, h, w], args.steps, args.warmup)?;
+        ("inference batches", bs, times)
+    } else {
+        let (_, bs, times) = bench::train_steps(
+            &args.model,
+            backend_name,
+            args.batch_size,
+            args.steps,
+            args.warmup,
+        )?;
+        ("training steps", bs, times)
+    };
     let steps = times.len();
     let median = bench::median(times);
     println!(
-        "{}: {} training steps of batch {bs}, median {:.1} ms ({:.0} img/s)",
+        "{}: {} {what} of batch {bs}, median {:.1} ms ({:.0} img/s)",
         args.model,
         steps,
         median * 1e3,

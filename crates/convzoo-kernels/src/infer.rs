@@ -1,0 +1,333 @@
+//! Inference-only fused operations on flex without autodiff: a convolution finished by a
+//! per-channel scale and shift (its bias, or the batch norm after it folded in), an optional
+//! residual and an optional ReLU, in the pass that writes its output ([`conv2d_fused`]); and
+//! a per-channel scale and shift with an optional ReLU, a batch norm in inference
+//! ([`channel_affine`]). Neither records anything for a backward pass, so the models call them
+//! only where [`fusing`] says so.
+
+use super::conv_kernels::{self, Epilogue};
+use super::{enabled, flex_tensor};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Shape, Tensor};
+use rayon::prelude::*;
+
+/// Whether the inference-only fused operations apply to `x`: the kernels are [`enabled`], `x` is
+/// an `f32` tensor on flex without autodiff (so nothing can need its gradient).
+pub fn fusing<const D: usize>(x: &Tensor<D>) -> bool {
+    enabled()
+        && x.dtype() == DType::F32
+        && matches!(x.device().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// Inference-only fused operations (flex without autodiff).
+#[backend_extension(Flex)]
+pub trait FlexInfer: Backend {
+    /// `relu?(conv2d(x, weight) * scale + shift)` per output channel; groups 1, dilation 1.
+    fn conv2d_affine(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+
+    /// [`FlexInfer::conv2d_affine`] with `residual` (the output's shape) added before the ReLU.
+    fn conv2d_affine_add(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+
+    /// `relu?(x * scale + shift)` per channel (axis 1) of `x` (`[N, C, ...]`).
+    fn channel_affine(
+        x: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+}
+
+fn conv(
+    x: FlexTensor,
+    weight: FlexTensor,
+    scale: FlexTensor,
+    shift: FlexTensor,
+    residual: Option<FlexTensor>,
+    options: &ConvOptions<2>,
+    relu: bool,
+) -> FlexTensor {
+    let g = crate::conv::geometry(&x.shape(), &weight.shape(), options);
+    let [h, w] = g.output();
+    let (x, weight, scale, shift) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        scale.to_contiguous(),
+        shift.to_contiguous(),
+    );
+    let residual = residual.map(|r| r.to_contiguous());
+    let epilogue = Epilogue {
+        scale: Some(scale.storage()),
+        shift: Some(shift.storage()),
+        residual: residual.as_ref().map(|r| r.storage()),
+        relu,
+    };
+    let y = conv_kernels::forward(&g, x.storage(), weight.storage(), epilogue);
+    flex_tensor(y, Shape::new([g.batch, g.channels_out, h, w]))
+}
+
+impl FlexInfer for Flex {
+    fn conv2d_affine(
+        x: FlexTensor,
+        weight: FlexTensor,
+        scale: FlexTensor,
+        shift: FlexTensor,
+        options: ConvOptions<2>,
+        relu: bool,
+    ) -> FlexTensor {
+        conv(x, weight, scale, shift, None, &options, relu)
+    }
+
+    fn conv2d_affine_add(
+        x: FlexTensor,
+        weight: FlexTensor,
+        scale: FlexTensor,
+        shift: FlexTensor,
+        residual: FlexTensor,
+        options: ConvOptions<2>,
+        relu: bool,
+    ) -> FlexTensor {
+        conv(x, weight, scale, shift, Some(residual), &options, relu)
+    }
+
+    fn channel_affine(
+        x: FlexTensor,
+        scale: FlexTensor,
+        shift: FlexTensor,
+        relu: bool,
+    ) -> FlexTensor {
+        let shape = x.shape();
+        let x = x.to_contiguous();
+        let (scale, shift) = (scale.to_contiguous(), shift.to_contiguous());
+        let rest = shape.num_elements() / (shape[0] * shape[1]).max(1);
+        let y = channel_affine_values(x.storage(), rest, scale.storage(), shift.storage(), relu);
+        flex_tensor(y, shape)
+    }
+}
+
+/// `relu?(x * scale[c] + shift[c])` over `x` laid out `[N, C, rest]`: rows of `rest` values,
+/// row `r` of channel `r % C`.
+pub fn channel_affine_values(
+    x: &[f32],
+    rest: usize,
+    scale: &[f32],
+    shift: &[f32],
+    relu: bool,
+) -> Vec<f32> {
+    let channels = scale.len();
+    assert!(shift.len() == channels && rest > 0 && x.len() % (channels * rest) == 0);
+    let mut y = vec![0.0f32; x.len()];
+    let chunk_rows = (1usize << 15).div_ceil(rest);
+    y.par_chunks_mut(chunk_rows * rest)
+        .zip(x.par_chunks(chunk_rows * rest))
+        .enumerate()
+        .for_each(|(t, (out, xs))| {
+            for (r, (o, v)) in out.chunks_mut(rest).zip(xs.chunks(rest)).enumerate() {
+                let c = (t * chunk_rows + r) % channels;
+                affine_row(o, v, scale[c], shift[c], relu);
+            }
+        });
+    y
+}
+
+#[inline(always)]
+fn affine_row(out: &mut [f32], x: &[f32], a: f32, b: f32, relu: bool) {
+    if relu {
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = crate::relu::relu_value(v * a + b);
+        }
+    } else {
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = v * a + b;
+        }
+    }
+}
+
+/// `relu?(conv2d(x, weight) * scale + shift + residual)`, per output channel (`scale` and
+/// `shift` `[C_out]`, `residual` the output's shape): one pass over the output by the fused
+/// kernel where [`fusing`] (and groups 1, dilation 1), Burn's operations otherwise.
+///
+/// # Shapes
+/// - x: `[N, C_in, H, W]`, weight: `[C_out, C_in, k_h, k_w]`
+/// - output: `[N, C_out, H_out, W_out]`
+pub fn conv2d_fused(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    [scale, shift]: [Tensor<1>; 2],
+    residual: Option<Tensor<4>>,
+    options: ConvOptions<2>,
+    relu: bool,
+) -> Tensor<4> {
+    let [c_out, c_in, kh, kw] = weight.dims();
+    let [_, x_c, h, w] = x.dims();
+    let [(top, bottom), (left, right)] = options.padding;
+    let applies = fusing(&x)
+        && options.groups == 1
+        && options.dilation == [1, 1]
+        && x_c == c_in
+        && h + top + bottom >= kh
+        && w + left + right >= kw
+        && scale.dims() == [c_out]
+        && shift.dims() == [c_out]
+        && weight.dtype() == DType::F32;
+    if !applies {
+        let y = burn::tensor::module::conv2d(x, weight, None, options);
+        let y = y * scale.reshape([1, c_out, 1, 1]) + shift.reshape([1, c_out, 1, 1]);
+        let y = match residual {
+            Some(r) => y + r,
+            None => y,
+        };
+        return if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        };
+    }
+    let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
+    let (scale, shift) = (scale.into_dispatch(), shift.into_dispatch());
+    Tensor::from_dispatch(match residual {
+        Some(r) => <Dispatch as FlexInfer>::conv2d_affine_add(
+            x,
+            weight,
+            scale,
+            shift,
+            r.into_dispatch(),
+            options,
+            relu,
+        ),
+        None => <Dispatch as FlexInfer>::conv2d_affine(x, weight, scale, shift, options, relu),
+    })
+}
+
+/// `relu?(x * scale + shift)` per channel (axis 1; `scale` and `shift` `[C]`): one parallel
+/// pass where [`fusing`], Burn's operations otherwise.
+///
+/// # Shapes
+/// - x: `[N, C]` or `[N, C, H, W]`
+/// - output: same as `x`
+pub fn channel_affine<const D: usize>(
+    x: Tensor<D>,
+    scale: Tensor<1>,
+    shift: Tensor<1>,
+    relu: bool,
+) -> Tensor<D> {
+    let channels = x.dims()[1];
+    if !(fusing(&x) && scale.dims() == [channels] && shift.dims() == [channels]) {
+        let mut per_channel = [1usize; D];
+        per_channel[1] = channels;
+        let y = x * scale.reshape(per_channel) + shift.reshape(per_channel);
+        return if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        };
+    }
+    Tensor::from_dispatch(<Dispatch as FlexInfer>::channel_affine(
+        x.into_dispatch(),
+        scale.into_dispatch(),
+        shift.into_dispatch(),
+        relu,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    use crate::testing::{assert_close, values};
+
+    fn random<const D: usize>(dims: [usize; D], device: &Device) -> Tensor<D> {
+        Tensor::random(dims, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// The fused convolution against Burn's conv2d followed by Burn's element-wise operations:
+    /// padded 3x3, strided, pointwise (the sample as its own patch matrix), few pixels a sample
+    /// (several samples a gemm), with and without residual and ReLU.
+    #[test]
+    fn fused_convolution_matches_burns_operations() {
+        let device = Device::flex();
+        device.seed(4);
+        let cases = [
+            (3, 4, 6, 9, [3, 3], [1, 1], [(1, 1), (1, 1)]),
+            (2, 3, 5, 11, [3, 3], [2, 2], [(1, 1), (1, 1)]),
+            (3, 8, 4, 7, [1, 1], [1, 1], [(0, 0), (0, 0)]),
+            (6, 16, 8, 3, [3, 3], [1, 1], [(1, 1), (1, 1)]),
+        ];
+        for (n, ci, co, hw, k, stride, padding) in cases {
+            let options = ConvOptions::new(stride, [padding[0].0, padding[1].0], [1, 1], 1);
+            let x = random([n, ci, hw, hw], &device);
+            let w = random([co, ci, k[0], k[1]], &device);
+            let (scale, shift) = (random([co], &device), random([co], &device));
+            let y = burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone());
+            let affine = y.clone() * scale.clone().reshape([1, co, 1, 1])
+                + shift.clone().reshape([1, co, 1, 1]);
+            let residual = random(y.dims(), &device);
+            for (with_residual, relu) in [(false, false), (false, true), (true, true)] {
+                let expected = if with_residual {
+                    affine.clone() + residual.clone()
+                } else {
+                    affine.clone()
+                };
+                let expected = if relu {
+                    burn::tensor::activation::relu(expected)
+                } else {
+                    expected
+                };
+                let ours = conv2d_fused(
+                    x.clone(),
+                    w.clone(),
+                    [scale.clone(), shift.clone()],
+                    with_residual.then(|| residual.clone()),
+                    options.clone(),
+                    relu,
+                );
+                let case = format!(
+                    "{n}x{ci}x{hw} -> {co}, k {k:?}, s {stride:?}, res {with_residual}, relu {relu}"
+                );
+                assert_close(&case, &values(ours), &values(expected), 2e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn channel_affine_matches_burns_operations() {
+        let device = Device::flex();
+        device.seed(6);
+        let x = random([3, 5, 7, 9], &device);
+        let (scale, shift) = (random([5], &device), random([5], &device));
+        let expected = burn::tensor::activation::relu(
+            x.clone() * scale.clone().reshape([1, 5, 1, 1]) + shift.clone().reshape([1, 5, 1, 1]),
+        );
+        let ours = channel_affine(x, scale.clone(), shift.clone(), true);
+        assert_close("maps", &values(ours), &values(expected), 1e-6);
+        let v = random([4, 5], &device);
+        let expected = v.clone() * scale.clone().reshape([1, 5]) + shift.clone().reshape([1, 5]);
+        let ours = channel_affine(v, scale, shift, false);
+        assert_close("vectors", &values(ours), &values(expected), 1e-6);
+    }
+
+    #[test]
+    fn autodiff_tensors_are_not_fused() {
+        let x = Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex().autodiff());
+        assert!(!fusing(&x));
+        assert!(fusing(&Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex())));
+    }
+}
