@@ -67,14 +67,14 @@ impl ConvGeometry {
 
 /// A matrix operand of [`gemm_into`]: element `(r, c)` is `values[r * row + c * col]`.
 #[derive(Clone, Copy)]
-struct Strided<'a> {
+pub(crate) struct Strided<'a> {
     values: &'a [f32],
     row: usize,
     col: usize,
 }
 
 impl<'a> Strided<'a> {
-    fn new(values: &'a [f32], row: usize, col: usize) -> Self {
+    pub(crate) fn new(values: &'a [f32], row: usize, col: usize) -> Self {
         Self { values, row, col }
     }
 
@@ -86,7 +86,7 @@ impl<'a> Strided<'a> {
 
 /// `dst = (dst if accumulate) + lhs * rhs` with `dst` row-major `[m, n]`, `lhs` `[m, k]` and
 /// `rhs` `[k, n]`, by the `gemm` crate.
-fn gemm_into(
+pub(crate) fn gemm_into(
     dst: &mut [f32],
     [m, n, k]: [usize; 3],
     accumulate: bool,
@@ -295,7 +295,7 @@ impl<'a> Epilogue<'a> {
 
     /// Applies the epilogue to `row`, output channel `o`, whose residual is `residual`.
     #[inline(always)]
-    fn apply(&self, row: &mut [f32], o: usize, residual: Option<&[f32]>) {
+    pub(crate) fn apply(&self, row: &mut [f32], o: usize, residual: Option<&[f32]>) {
         let (scale, shift) = (
             self.scale.map_or(1.0, |s| s[o]),
             self.shift.map_or(0.0, |s| s[o]),
@@ -318,6 +318,9 @@ impl<'a> Epilogue<'a> {
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
 /// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`.
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
+    if crate::winograd::applies(g) {
+        return crate::winograd::forward(g, x, weight, epilogue);
+    }
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let y_len = g.channels_out * pixels;
@@ -370,9 +373,41 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     y
 }
 
+/// The convolution that maps a 3x3 stride-1 convolution's output gradient to its input
+/// gradient (padding `2 - p` on each side), where the input size comes out right.
+fn transposed(g: &ConvGeometry) -> Option<ConvGeometry> {
+    if g.kernel != [3, 3] || g.stride != [1, 1] || g.padding.iter().any(|&(a, b)| a > 2 || b > 2) {
+        return None;
+    }
+    let t = ConvGeometry {
+        batch: g.batch,
+        channels_in: g.channels_out,
+        channels_out: g.channels_in,
+        input: g.output(),
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: g.padding.map(|(a, b)| (2 - a, 2 - b)),
+    };
+    (t.output() == g.input).then_some(t)
+}
+
 /// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)
 /// and output gradient `dy` (`[N, C_out, H_out, W_out]`).
 pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    if let Some(transposed) = transposed(g).filter(crate::winograd::applies) {
+        // A 3x3 stride-1 convolution's input gradient is one too: of `dy`, with the kernel
+        // flipped and its channel axes swapped.
+        let (co, ci) = (g.channels_out, g.channels_in);
+        let mut flipped = vec![0.0f32; weight.len()];
+        for o in 0..co {
+            for c in 0..ci {
+                for k in 0..9 {
+                    flipped[(c * co + o) * 9 + 8 - k] = weight[(o * ci + c) * 9 + k];
+                }
+            }
+        }
+        return crate::winograd::forward(&transposed, dy, &flipped, Epilogue::default());
+    }
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let x_len = g.input_len();

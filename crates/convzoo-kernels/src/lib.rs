@@ -48,6 +48,7 @@ mod max_pool;
 pub mod peak;
 mod relu;
 mod sigmoid;
+mod winograd;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
 pub use batch_norm::{FlexBatchNorm, batch_norm_train};
