@@ -26,9 +26,31 @@ pub fn fusing<const D: usize>(x: &Tensor<D>, probe: &Probe) -> bool {
     }
 }
 
-/// `relu?(bn?(conv(x)) + residual?)`, in inference: one pass over the output where [`fusing`]
-/// (the bias and the batch norm folded into a per-channel scale and shift); the layers one
-/// after another otherwise.
+/// The activation after a [`fused`] convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// None.
+    Identity,
+    /// `nn.ReLU`.
+    Relu,
+    /// `nn.Sigmoid`.
+    Sigmoid,
+}
+
+impl Activation {
+    /// Applies the activation to `x` as its own layer.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Self::Identity => x,
+            Self::Relu => crate::activation::relu(x),
+            Self::Sigmoid => crate::activation::sigmoid(x),
+        }
+    }
+}
+
+/// `activation(bn?(conv(x)) + residual?)`, in inference: one pass over the output where
+/// [`fusing`] (the bias and the batch norm folded into a per-channel scale and shift); the
+/// layers one after another otherwise.
 ///
 /// # Shapes
 /// - input: `[batch, channels_in, height, width]`; residual: the output's shape
@@ -37,7 +59,7 @@ pub fn fused(
     conv: &Conv2d,
     bn: Option<&AnyBatchNorm>,
     residual: Option<Tensor<4>>,
-    relu: bool,
+    activation: Activation,
     x: Tensor<4>,
 ) -> Tensor<4> {
     #[cfg(feature = "flex-kernels")]
@@ -63,7 +85,12 @@ pub fn fused(
             }
             None => [Tensor::ones([c_out], &device), bias],
         };
-        return crate::flex::conv2d_fused(x, weight, affine, residual, options, relu);
+        let activation = match activation {
+            Activation::Identity => crate::flex::Activation::Identity,
+            Activation::Relu => crate::flex::Activation::Relu,
+            Activation::Sigmoid => crate::flex::Activation::Sigmoid,
+        };
+        return crate::flex::conv2d_fused(x, weight, affine, residual, options, activation);
     }
     let y = forward(conv, x);
     let y = match bn {
@@ -74,7 +101,7 @@ pub fn fused(
         Some(r) => y + r,
         None => y,
     };
-    if relu { crate::activation::relu(y) } else { y }
+    activation.apply(y)
 }
 
 /// `conv.forward(x)`, with the flex kernels' backward where they apply.

@@ -89,7 +89,7 @@ impl ConvUnit {
                 },
             };
             if let Some(conv) = conv {
-                return crate::conv::fused(conv, bn, None, true, x);
+                return crate::conv::fused(conv, bn, None, crate::conv::Activation::Relu, x);
             }
         }
         relu(self.forward_probed(x, probe))

@@ -8,6 +8,7 @@
 
 use crate::activation::{relu, sigmoid};
 use crate::batch_norm::AnyBatchNorm;
+use crate::conv::Activation;
 use crate::dense::DenseBlock;
 use crate::inception::Inception;
 use crate::probe::Probe;
@@ -283,7 +284,7 @@ impl Sequential {
     }
 
     /// Applies the layers in order; in inference ([`crate::conv::fusing`]) a convolution with
-    /// the batch norm and ReLU after it as one layer ([`crate::conv::fused`]), and a batch norm
+    /// the batch norm and ReLU or sigmoid after it as one layer ([`crate::conv::fused`]), and a batch norm
     /// with the ReLU after it.
     pub(crate) fn run(&self, x: Features, probe: &mut Probe) -> Features {
         let mut x = x;
@@ -297,9 +298,13 @@ impl Sequential {
                         _ => None,
                     };
                     i += 1 + usize::from(bn.is_some());
-                    let relu = matches!(at(i), Some(Layer::Relu(_)));
-                    i += usize::from(relu);
-                    Features::Maps(crate::conv::fused(c, bn, None, relu, m))
+                    let activation = match at(i) {
+                        Some(Layer::Relu(_)) => Activation::Relu,
+                        Some(Layer::Sigmoid(_)) => Activation::Sigmoid,
+                        _ => Activation::Identity,
+                    };
+                    i += usize::from(activation != Activation::Identity);
+                    Features::Maps(crate::conv::fused(c, bn, None, activation, m))
                 }
                 (Layer::BatchNorm(bn), Features::Maps(m))
                     if crate::conv::fusing(&m, probe)

@@ -91,12 +91,13 @@ impl Residual {
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
         if crate::conv::fusing(&x, probe) {
             // Inference: three passes over outputs instead of nine.
-            let y = crate::conv::fused(&self.conv1, Some(&self.bn1), None, true, x.clone());
+            use crate::conv::Activation::{Identity, Relu};
+            let y = crate::conv::fused(&self.conv1, Some(&self.bn1), None, Relu, x.clone());
             let shortcut = match &self.conv3 {
-                Some(c) => crate::conv::fused(c, None, None, false, x),
+                Some(c) => crate::conv::fused(c, None, None, Identity, x),
                 None => x,
             };
-            return crate::conv::fused(&self.conv2, Some(&self.bn2), Some(shortcut), true, y);
+            return crate::conv::fused(&self.conv2, Some(&self.bn2), Some(shortcut), Relu, y);
         }
         let y = relu(self.bn1.forward(probe.conv(&self.conv1, x.clone())));
         let y = self.bn2.forward(probe.conv(&self.conv2, y));

@@ -271,7 +271,7 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
 /// What the forward pass does to each value `v` of output channel `o` after its gemm, in the
 /// same pass: `v * scale[o] + shift[o]` (a bias is a shift; a batch norm in inference a scale
 /// and a shift), plus `residual` at the same position (`[N, C_out, H_out, W_out]`), then
-/// `max(., 0)` with `relu`.
+/// the `activation`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Epilogue<'a> {
     /// Per output channel factor (`None`: 1).
@@ -280,8 +280,20 @@ pub struct Epilogue<'a> {
     pub shift: Option<&'a [f32]>,
     /// A tensor of the output's shape to add.
     pub residual: Option<&'a [f32]>,
-    /// Whether a ReLU follows.
-    pub relu: bool,
+    /// The activation applied last.
+    pub activation: Activation,
+}
+
+/// The activation an [`Epilogue`] ends with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Activation {
+    /// None.
+    #[default]
+    Identity,
+    /// `max(v, 0)`.
+    Relu,
+    /// `1 / (1 + exp(-v))`.
+    Sigmoid,
 }
 
 impl<'a> Epilogue<'a> {
@@ -301,18 +313,38 @@ impl<'a> Epilogue<'a> {
             self.shift.map_or(0.0, |s| s[o]),
         );
         match residual {
-            Some(res) => row.iter_mut().zip(res).for_each(|(v, r)| {
-                *v = *v * scale + shift + r;
-            }),
-            None if self.scale.is_some() => row.iter_mut().for_each(|v| *v = *v * scale + shift),
-            None if self.shift.is_some() => row.iter_mut().for_each(|v| *v += shift),
+            Some(res) => affine_add_isa(row, res, scale, shift),
+            None if self.scale.is_some() || self.shift.is_some() => affine_isa(row, scale, shift),
             None => {}
         }
-        if self.relu {
-            row.iter_mut()
-                .for_each(|v| *v = crate::relu::relu_value(*v));
+        match self.activation {
+            Activation::Identity => {}
+            Activation::Relu => crate::relu::relu_in_place(row),
+            Activation::Sigmoid => crate::sigmoid::sigmoid_in_place(row),
         }
     }
+}
+
+#[inline(always)]
+fn affine(row: &mut [f32], scale: f32, shift: f32) {
+    row.iter_mut().for_each(|v| *v = *v * scale + shift);
+}
+
+crate::multiversion! {
+    /// `v * scale + shift` in place, for the CPU's path.
+    fn affine_isa(row: &mut [f32], scale: f32, shift: f32) = affine;
+}
+
+#[inline(always)]
+fn affine_add(row: &mut [f32], residual: &[f32], scale: f32, shift: f32) {
+    row.iter_mut()
+        .zip(residual)
+        .for_each(|(v, r)| *v = *v * scale + shift + r);
+}
+
+crate::multiversion! {
+    /// `v * scale + shift + residual` in place, for the CPU's path.
+    fn affine_add_isa(row: &mut [f32], residual: &[f32], scale: f32, shift: f32) = affine_add;
 }
 
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`

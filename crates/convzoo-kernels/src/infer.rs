@@ -5,7 +5,7 @@
 //! ([`channel_affine`]). Neither records anything for a backward pass, so the models call them
 //! only where [`fusing`] says so.
 
-use super::conv_kernels::{self, Epilogue};
+use super::conv_kernels::{self, Activation, Epilogue};
 use super::{enabled, flex_tensor};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
@@ -25,17 +25,19 @@ pub fn fusing<const D: usize>(x: &Tensor<D>) -> bool {
 /// Inference-only fused operations (flex without autodiff).
 #[backend_extension(Flex)]
 pub trait FlexInfer: Backend {
-    /// `relu?(conv2d(x, weight) * scale + shift)` per output channel; groups 1, dilation 1.
+    /// `activation(conv2d(x, weight) * scale + shift)` per output channel; groups 1,
+    /// dilation 1.
     fn conv2d_affine(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         scale: FloatTensor<Self>,
         shift: FloatTensor<Self>,
         options: ConvOptions<2>,
-        relu: bool,
+        activation: Activation,
     ) -> FloatTensor<Self>;
 
-    /// [`FlexInfer::conv2d_affine`] with `residual` (the output's shape) added before the ReLU.
+    /// [`FlexInfer::conv2d_affine`] with `residual` (the output's shape) added before the
+    /// activation.
     fn conv2d_affine_add(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -43,7 +45,7 @@ pub trait FlexInfer: Backend {
         shift: FloatTensor<Self>,
         residual: FloatTensor<Self>,
         options: ConvOptions<2>,
-        relu: bool,
+        activation: Activation,
     ) -> FloatTensor<Self>;
 
     /// `relu?(x * scale + shift)` per channel (axis 1) of `x` (`[N, C, ...]`).
@@ -62,7 +64,7 @@ fn conv(
     shift: FlexTensor,
     residual: Option<FlexTensor>,
     options: &ConvOptions<2>,
-    relu: bool,
+    activation: Activation,
 ) -> FlexTensor {
     let g = crate::conv::geometry(&x.shape(), &weight.shape(), options);
     let [h, w] = g.output();
@@ -77,7 +79,7 @@ fn conv(
         scale: Some(scale.storage()),
         shift: Some(shift.storage()),
         residual: residual.as_ref().map(|r| r.storage()),
-        relu,
+        activation,
     };
     let y = conv_kernels::forward(&g, x.storage(), weight.storage(), epilogue);
     flex_tensor(y, Shape::new([g.batch, g.channels_out, h, w]))
@@ -90,9 +92,9 @@ impl FlexInfer for Flex {
         scale: FlexTensor,
         shift: FlexTensor,
         options: ConvOptions<2>,
-        relu: bool,
+        activation: Activation,
     ) -> FlexTensor {
-        conv(x, weight, scale, shift, None, &options, relu)
+        conv(x, weight, scale, shift, None, &options, activation)
     }
 
     fn conv2d_affine_add(
@@ -102,9 +104,17 @@ impl FlexInfer for Flex {
         shift: FlexTensor,
         residual: FlexTensor,
         options: ConvOptions<2>,
-        relu: bool,
+        activation: Activation,
     ) -> FlexTensor {
-        conv(x, weight, scale, shift, Some(residual), &options, relu)
+        conv(
+            x,
+            weight,
+            scale,
+            shift,
+            Some(residual),
+            &options,
+            activation,
+        )
     }
 
     fn channel_affine(
@@ -160,7 +170,7 @@ fn affine_row(out: &mut [f32], x: &[f32], a: f32, b: f32, relu: bool) {
     }
 }
 
-/// `relu?(conv2d(x, weight) * scale + shift + residual)`, per output channel (`scale` and
+/// `activation(conv2d(x, weight) * scale + shift + residual)`, per output channel (`scale` and
 /// `shift` `[C_out]`, `residual` the output's shape): one pass over the output by the fused
 /// kernel where [`fusing`] (and groups 1, dilation 1), Burn's operations otherwise.
 ///
@@ -173,7 +183,7 @@ pub fn conv2d_fused(
     [scale, shift]: [Tensor<1>; 2],
     residual: Option<Tensor<4>>,
     options: ConvOptions<2>,
-    relu: bool,
+    activation: Activation,
 ) -> Tensor<4> {
     let [c_out, c_in, kh, kw] = weight.dims();
     let [_, x_c, h, w] = x.dims();
@@ -194,10 +204,10 @@ pub fn conv2d_fused(
             Some(r) => y + r,
             None => y,
         };
-        return if relu {
-            burn::tensor::activation::relu(y)
-        } else {
-            y
+        return match activation {
+            Activation::Identity => y,
+            Activation::Relu => burn::tensor::activation::relu(y),
+            Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
         };
     }
     let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
@@ -210,9 +220,11 @@ pub fn conv2d_fused(
             shift,
             r.into_dispatch(),
             options,
-            relu,
+            activation,
         ),
-        None => <Dispatch as FlexInfer>::conv2d_affine(x, weight, scale, shift, options, relu),
+        None => {
+            <Dispatch as FlexInfer>::conv2d_affine(x, weight, scale, shift, options, activation)
+        }
     })
 }
 
@@ -280,16 +292,22 @@ mod tests {
             let affine = y.clone() * scale.clone().reshape([1, co, 1, 1])
                 + shift.clone().reshape([1, co, 1, 1]);
             let residual = random(y.dims(), &device);
-            for (with_residual, relu) in [(false, false), (false, true), (true, true)] {
+            let cases = [
+                (false, Activation::Identity),
+                (false, Activation::Relu),
+                (true, Activation::Relu),
+                (false, Activation::Sigmoid),
+            ];
+            for (with_residual, activation) in cases {
                 let expected = if with_residual {
                     affine.clone() + residual.clone()
                 } else {
                     affine.clone()
                 };
-                let expected = if relu {
-                    burn::tensor::activation::relu(expected)
-                } else {
-                    expected
+                let expected = match activation {
+                    Activation::Identity => expected,
+                    Activation::Relu => burn::tensor::activation::relu(expected),
+                    Activation::Sigmoid => burn::tensor::activation::sigmoid(expected),
                 };
                 let ours = conv2d_fused(
                     x.clone(),
@@ -297,10 +315,10 @@ mod tests {
                     [scale.clone(), shift.clone()],
                     with_residual.then(|| residual.clone()),
                     options.clone(),
-                    relu,
+                    activation,
                 );
                 let case = format!(
-                    "{n}x{ci}x{hw} -> {co}, k {k:?}, s {stride:?}, res {with_residual}, relu {relu}"
+                    "{n}x{ci}x{hw} -> {co}, k {k:?}, s {stride:?}, res {with_residual}, {activation:?}"
                 );
                 assert_close(&case, &values(ours), &values(expected), 2e-6);
             }

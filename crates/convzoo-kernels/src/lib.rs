@@ -53,6 +53,7 @@ mod winograd;
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
 pub use batch_norm::{FlexBatchNorm, batch_norm_train};
 pub use conv::{FlexConv, conv2d};
+pub use conv_kernels::Activation;
 pub use cpu::{Isa, KERNELS_ENV, isa, set_isa};
 pub use infer::{FlexInfer, channel_affine, channel_affine_values, conv2d_fused, fusing};
 pub use max_pool::{FlexMaxPool, MaxPoolGeometry, max_pool_backward, max_pool_forward, max_pool2d};

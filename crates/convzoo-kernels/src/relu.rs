@@ -37,6 +37,18 @@ crate::multiversion! {
 }
 
 #[inline(always)]
+fn relu_rows(row: &mut [f32]) {
+    for v in row.iter_mut() {
+        *v = relu_value(*v);
+    }
+}
+
+crate::multiversion! {
+    /// `max(v, 0)` in place, for the CPU's path.
+    pub(crate) fn relu_in_place(row: &mut [f32]) = relu_rows;
+}
+
+#[inline(always)]
 fn grad_chunk(out: &mut [f32], ys: &[f32], ds: &[f32]) {
     for ((o, &y), &d) in out.iter_mut().zip(ys).zip(ds) {
         *o = if y > 0.0 { d } else { 0.0 };

@@ -30,7 +30,8 @@ fn exp_clamped(t: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let t = t.clamp(-87.0, 88.0);
-    let n = (t * LOG2E + ROUND) - ROUND;
+    let rounded = t * LOG2E + ROUND;
+    let n = rounded - ROUND;
     let r = (t - n * LN2_HI) - n * LN2_LO;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -39,7 +40,13 @@ fn exp_clamped(t: f32) -> f32 {
     let p = p * r + 0.166_666_65;
     let p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n from the integer n in `rounded`'s low mantissa bits (integer operations only, which
+    // vectorise where a float-to-int conversion with Rust's saturation does not).
+    let bits = rounded
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
+    let scale = f32::from_bits(bits << 23);
     e * scale
 }
 
@@ -50,6 +57,20 @@ fn sigmoid_chunk(out: &mut [f32], xs: &[f32]) {
         // Below -87 the true value is under f32's normal range: 0, not a subnormal.
         *o = if v < -87.0 { 0.0 } else { s };
     }
+}
+
+#[inline(always)]
+fn sigmoid_rows(row: &mut [f32]) {
+    for v in row.iter_mut() {
+        let x = *v;
+        let s = 1.0 / (1.0 + exp_clamped(-x));
+        *v = if x < -87.0 { 0.0 } else { s };
+    }
+}
+
+crate::multiversion! {
+    /// The sigmoid in place, for the CPU's path.
+    pub(crate) fn sigmoid_in_place(row: &mut [f32]) = sigmoid_rows;
 }
 
 crate::multiversion! {
