@@ -15,7 +15,7 @@ use crate::conv_kernels::{ConvGeometry, Epilogue, Strided, gemm_into};
 const MIN_TILES: usize = 256;
 
 /// Whether F(2x2, 3x3) computes this convolution: a 3x3 kernel, stride 1, padding at most 2,
-/// enough input channels that the gemms' saving outweighs the transforms, and outputs of 6x6
+/// enough input and output channels that the gemms' saving outweighs the transforms, and outputs of 6x6
 /// or more (smaller ones waste much of their tiles). Where it measured faster than im2col
 /// (`bench --layers`; BENCHMARKS.md).
 pub fn applies(g: &ConvGeometry) -> bool {
@@ -24,13 +24,16 @@ pub fn applies(g: &ConvGeometry) -> bool {
         && g.stride == [1, 1]
         && g.padding.iter().all(|&(a, b)| a <= 2 && b <= 2)
         && g.channels_in >= MIN_CHANNELS_IN
-        && g.channels_out >= 16
+        && g.channels_out >= MIN_CHANNELS_OUT
         && h >= 6
         && w >= 6
 }
 
 /// Input channels below which the transforms cost more than the gemms save.
 const MIN_CHANNELS_IN: usize = 128;
+
+/// Output channels below which the input transform is shared by too few (DenseNet's 32).
+const MIN_CHANNELS_OUT: usize = 64;
 
 /// Tiles per sample, along height and width.
 fn tiles(g: &ConvGeometry) -> [usize; 2] {
