@@ -196,7 +196,7 @@ mod tests {
     /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
     /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input, one sample,
     /// few pixels a sample (several samples per gemm), pointwise (no patch matrix) and 3x3
-    /// stride 1 with 16 or more channels (Winograd, odd sizes and asymmetric padding included).
+    /// stride 1 with many channels (Winograd, odd sizes and asymmetric padding included).
     #[test]
     fn matches_burns_conv2d_and_its_gradients() {
         let device = Device::flex().autodiff();
@@ -238,10 +238,12 @@ mod tests {
             (7, 8, 4, 2, 3, [2, 2], [1, 1], [(0, 0), (0, 0)], true, true), // grouped samples
             (3, 6, 5, 7, 7, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // pointwise
             (6, 8, 4, 3, 3, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // grouped pointwise
+            // Winograd (128+ channels in, 64+ out, 6x6+ out): forward and input gradient,
+            // grouped samples, asymmetric padding.
             (
                 2,
-                16,
-                24,
+                128,
+                64,
                 9,
                 7,
                 [3, 3],
@@ -249,31 +251,31 @@ mod tests {
                 [(1, 1), (1, 1)],
                 true,
                 true,
-            ), // Winograd
+            ),
             (
-                5,
-                32,
-                16,
-                3,
-                3,
+                9,
+                128,
+                130,
+                6,
+                6,
                 [3, 3],
                 [1, 1],
                 [(1, 1), (1, 1)],
                 true,
                 true,
-            ), // Winograd, grouped
+            ),
             (
                 2,
-                16,
-                16,
-                6,
+                130,
+                64,
+                8,
                 8,
                 [3, 3],
                 [1, 1],
                 [(0, 2), (1, 0)],
                 true,
                 true,
-            ), // Winograd, asymmetric
+            ),
         ];
         for (n, ci, co, h, w, k, stride, padding, with_bias, track_x) in cases {
             let x0 = Tensor::<4>::random([n, ci, h, w], Distribution::Normal(0.0, 1.0), &device);
