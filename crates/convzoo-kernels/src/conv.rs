@@ -8,7 +8,6 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
@@ -92,11 +91,11 @@ impl Backward<Flex, 3> for Conv2dBackward {
             grads.register::<Flex>(node.id, flex_tensor(dw, weight.shape()));
         }
         if let Some(node) = node_bias {
-            // Sum over batch and pixels: [N, C, H, W] -> [C].
-            let [n, c, h, w] = dy.shape().dims();
-            let grad = Flex::float_reshape(dy.clone(), Shape::new([n, c, h * w]));
-            let grad = Flex::float_sum_dim(Flex::float_sum_dim(grad, 2), 0);
-            grads.register::<Flex>(node.id, Flex::float_reshape(grad, Shape::new([c])));
+            let db = conv_kernels::bias_grad(&geometry, dy_values);
+            grads.register::<Flex>(
+                node.id,
+                flex_tensor(db, Shape::new([geometry.channels_out])),
+            );
         }
     }
 }
