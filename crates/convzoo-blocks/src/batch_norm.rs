@@ -297,12 +297,27 @@ impl AnyBatchNorm {
     /// [`inference_affine`]: Self::inference_affine
     pub fn forward_relu<const D: usize>(&self, x: Tensor<D>, relu: bool) -> Tensor<D> {
         #[cfg(feature = "flex-kernels")]
-        if crate::flex::fusing(&x) {
+        if crate::flex::fusing(&x) && self.on_plain_flex() {
             let [scale, shift] = self.inference_affine(&x.device());
             return crate::flex::channel_affine(x, scale, shift, relu);
         }
         let y = self.forward_unfused(x);
         if relu { crate::activation::relu(y) } else { y }
+    }
+
+    /// Whether the parameters are on flex without autodiff (with the `flex-kernels` feature;
+    /// always false without it): the fused inference passes apply only then.
+    pub fn on_plain_flex(&self) -> bool {
+        #[cfg(feature = "flex-kernels")]
+        {
+            let gamma = match self {
+                Self::Burn(bn) => bn.gamma.val(),
+                Self::Scratch(bn) => bn.gamma.val(),
+            };
+            crate::flex::fusing(&gamma)
+        }
+        #[cfg(not(feature = "flex-kernels"))]
+        false
     }
 
     /// The layer in inference as a per-channel scale and shift `[C]`: `gamma / sqrt(running_var

@@ -62,8 +62,14 @@ pub fn fused(
     activation: Activation,
     x: Tensor<4>,
 ) -> Tensor<4> {
+    // Only when the parameters are plain too: a model on an autodiff device given an untracked
+    // input still trains (its batch norms on batch statistics, its gradients kept).
     #[cfg(feature = "flex-kernels")]
-    if let (true, Some(padding)) = (crate::flex::fusing(&x), explicit_padding(conv)) {
+    let plain = crate::flex::fusing(&x)
+        && crate::flex::fusing(&conv.weight.val())
+        && bn.is_none_or(AnyBatchNorm::on_plain_flex);
+    #[cfg(feature = "flex-kernels")]
+    if let (true, Some(padding)) = (plain, explicit_padding(conv)) {
         let options = burn::tensor::ops::ConvOptions {
             stride: conv.stride,
             padding,

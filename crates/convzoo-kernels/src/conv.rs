@@ -195,7 +195,7 @@ mod tests {
     /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
     /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input, one sample,
     /// few pixels a sample (several samples per gemm), pointwise (no patch matrix) and 3x3
-    /// stride 1 with many channels (Winograd, odd sizes and asymmetric padding included).
+    /// stride 1 with many channels (Winograd's in inference; odd sizes and asymmetric padding).
     #[test]
     fn matches_burns_conv2d_and_its_gradients() {
         let device = Device::flex().autodiff();
@@ -237,8 +237,8 @@ mod tests {
             (7, 8, 4, 2, 3, [2, 2], [1, 1], [(0, 0), (0, 0)], true, true), // grouped samples
             (3, 6, 5, 7, 7, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // pointwise
             (6, 8, 4, 3, 3, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // grouped pointwise
-            // Winograd (128+ channels in, 64+ out, 6x6+ out): forward and input gradient,
-            // grouped samples, asymmetric padding.
+            // Where inference takes Winograd (128+ channels in, 64+ out, 6x6+ out): training
+            // does not, grouped samples, asymmetric padding.
             (
                 2,
                 128,

@@ -385,12 +385,24 @@ crate::multiversion! {
     fn affine_add_isa(row: &mut [f32], residual: &[f32], scale: f32, shift: f32) = affine_add;
 }
 
-/// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
-/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`.
-pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
+/// [`forward`] for inference: by Winograd's F(2x2, 3x3) where [`crate::winograd::applies`]
+/// (fewer multiplications, a few ulp apart from the direct sum), im2col and gemm otherwise.
+/// Training keeps [`forward`], so that its gradients stay those of the direct sum.
+pub fn forward_inference(
+    g: &ConvGeometry,
+    x: &[f32],
+    weight: &[f32],
+    epilogue: Epilogue,
+) -> Vec<f32> {
     if crate::winograd::applies(g) {
         return crate::winograd::forward(g, x, weight, epilogue);
     }
+    forward(g, x, weight, epilogue)
+}
+
+/// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
+/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`.
+pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let y_len = g.channels_out * pixels;
@@ -443,41 +455,9 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     y
 }
 
-/// The convolution that maps a 3x3 stride-1 convolution's output gradient to its input
-/// gradient (padding `2 - p` on each side), where the input size comes out right.
-fn transposed(g: &ConvGeometry) -> Option<ConvGeometry> {
-    if g.kernel != [3, 3] || g.stride != [1, 1] || g.padding.iter().any(|&(a, b)| a > 2 || b > 2) {
-        return None;
-    }
-    let t = ConvGeometry {
-        batch: g.batch,
-        channels_in: g.channels_out,
-        channels_out: g.channels_in,
-        input: g.output(),
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: g.padding.map(|(a, b)| (2 - a, 2 - b)),
-    };
-    (t.output() == g.input).then_some(t)
-}
-
 /// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)
 /// and output gradient `dy` (`[N, C_out, H_out, W_out]`).
 pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
-    if let Some(transposed) = transposed(g).filter(crate::winograd::applies) {
-        // A 3x3 stride-1 convolution's input gradient is one too: of `dy`, with the kernel
-        // flipped and its channel axes swapped.
-        let (co, ci) = (g.channels_out, g.channels_in);
-        let mut flipped = vec![0.0f32; weight.len()];
-        for o in 0..co {
-            for c in 0..ci {
-                for k in 0..9 {
-                    flipped[(c * co + o) * 9 + 8 - k] = weight[(o * ci + c) * 9 + k];
-                }
-            }
-        }
-        return crate::winograd::forward(&transposed, dy, &flipped, Epilogue::default());
-    }
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let x_len = g.input_len();

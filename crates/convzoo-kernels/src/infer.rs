@@ -81,7 +81,7 @@ fn conv(
         residual: residual.as_ref().map(|r| r.storage()),
         activation,
     };
-    let y = conv_kernels::forward(&g, x.storage(), weight.storage(), epilogue);
+    let y = conv_kernels::forward_inference(&g, x.storage(), weight.storage(), epilogue);
     flex_tensor(y, Shape::new([g.batch, g.channels_out, h, w]))
 }
 
@@ -142,7 +142,7 @@ pub fn channel_affine_values(
     relu: bool,
 ) -> Vec<f32> {
     let channels = scale.len();
-    assert!(shift.len() == channels && rest > 0 && x.len() % (channels * rest) == 0);
+    assert!(shift.len() == channels && rest > 0 && x.len().is_multiple_of(channels * rest));
     let mut y = vec![0.0f32; x.len()];
     let chunk_rows = (1usize << 15).div_ceil(rest);
     y.par_chunks_mut(chunk_rows * rest)
@@ -188,7 +188,13 @@ pub fn conv2d_fused(
     let [c_out, c_in, kh, kw] = weight.dims();
     let [_, x_c, h, w] = x.dims();
     let [(top, bottom), (left, right)] = options.padding;
+    // Every tensor on flex without autodiff (a model on an autodiff device may be given a
+    // plain input), else the dispatch would take them to the autodiff backend.
     let applies = fusing(&x)
+        && fusing(&weight)
+        && fusing(&scale)
+        && fusing(&shift)
+        && residual.as_ref().is_none_or(fusing)
         && options.groups == 1
         && options.dilation == [1, 1]
         && x_c == c_in
@@ -241,7 +247,8 @@ pub fn channel_affine<const D: usize>(
     relu: bool,
 ) -> Tensor<D> {
     let channels = x.dims()[1];
-    if !(fusing(&x) && scale.dims() == [channels] && shift.dims() == [channels]) {
+    let applies = fusing(&x) && fusing(&scale) && fusing(&shift);
+    if !(applies && scale.dims() == [channels] && shift.dims() == [channels]) {
         let mut per_channel = [1usize; D];
         per_channel[1] = channels;
         let y = x * scale.reshape(per_channel) + shift.reshape(per_channel);
@@ -356,6 +363,16 @@ mod tests {
     fn autodiff_tensors_are_not_fused() {
         let x = Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex().autodiff());
         assert!(!fusing(&x));
-        assert!(fusing(&Tensor::<4>::zeros([1, 1, 2, 2], &Device::flex())));
+        let plain = Device::flex();
+        assert!(fusing(&Tensor::<4>::zeros([1, 1, 2, 2], &plain)));
+        // A plain input with autodiff weights (a model on an autodiff device) takes Burn's
+        // operations, and gives their values.
+        let autodiff = plain.clone().autodiff();
+        let x = Tensor::<4>::ones([1, 2, 4, 4], &plain);
+        let w = Tensor::<4>::ones([3, 2, 3, 3], &autodiff);
+        let affine = [Tensor::ones([3], &plain), Tensor::zeros([3], &plain)];
+        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let y = conv2d_fused(x, w, affine, None, options, Activation::Relu);
+        assert_eq!(values(y)[5], 18.0);
     }
 }

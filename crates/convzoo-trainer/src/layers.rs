@@ -21,8 +21,11 @@ pub struct ConvSpeed {
     pub batch: usize,
     /// Multiply-adds of one call (the whole batch).
     pub macs: u64,
-    /// GFLOP/s of the forward pass.
+    /// GFLOP/s of the forward pass (training's: im2col and gemm).
     pub forward: f64,
+    /// GFLOP/s of the inference forward pass (Winograd where it applies), counting the direct
+    /// convolution's multiply-adds.
+    pub inference: f64,
     /// GFLOP/s of the input gradient.
     pub input_grad: f64,
     /// GFLOP/s of the weight gradient.
@@ -96,6 +99,10 @@ pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Resu
             let forward = gflops(median_seconds(repeats, || {
                 std::hint::black_box(conv_kernels::forward(&g, &x, &weight, Default::default()));
             }));
+            let inference = gflops(median_seconds(repeats, || {
+                let epilogue = Default::default();
+                std::hint::black_box(conv_kernels::forward_inference(&g, &x, &weight, epilogue));
+            }));
             let input_grad = gflops(median_seconds(repeats, || {
                 std::hint::black_box(conv_kernels::input_grad(&g, &weight, &dy));
             }));
@@ -107,6 +114,7 @@ pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Resu
                 batch,
                 macs,
                 forward,
+                inference,
                 input_grad,
                 weight_grad,
             }
@@ -127,7 +135,7 @@ mod tests {
         assert_eq!(speeds[0].macs, 2 * 240_000);
         assert_eq!(speeds[1].macs, 2 * 117_600);
         assert!(speeds.iter().all(|s| {
-            [s.forward, s.input_grad, s.weight_grad]
+            [s.forward, s.inference, s.input_grad, s.weight_grad]
                 .iter()
                 .all(|g| g.is_finite() && *g > 0.0)
         }));

@@ -55,8 +55,9 @@ pub struct BenchArgs {
     /// and on all, for each kernel path the CPU has (AVX-512, AVX2, portable)
     #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown", "profile"])]
     peak: bool,
-    /// Time the largest convolutions of --model (default: vgg11 and resnet18) instead: forward,
-    /// input gradient and weight gradient, in GFLOP/s and as a share of the measured peak
+    /// Time the largest convolutions of --model (default: vgg11 and resnet18) instead: forward
+    /// (training's and inference's), input gradient and weight gradient, in GFLOP/s and as a
+    /// share of the measured peak
     #[arg(long, conflicts_with_all = ["compare_pytorch", "breakdown", "profile", "peak"])]
     layers: bool,
 }
@@ -350,8 +351,8 @@ fn layers(args: &BenchArgs) -> Result<()> {
                 cpu_name()
             );
             println!(
-                "  {:34}  {:>8}  {:>15}  {:>15}  {:>15}",
-                "convolution", "GMACs", "forward", "input grad", "weight grad"
+                "  {:34}  {:>8}  {:>15}  {:>15}  {:>15}  {:>15}",
+                "convolution", "GMACs", "forward", "inference", "input grad", "weight grad"
             );
         }
         for s in &speeds {
@@ -364,9 +365,10 @@ fn layers(args: &BenchArgs) -> Result<()> {
             let cell = |g: f64| format!("{g:.0} ({:.0}%)", 100.0 * g / peak);
             if !args.json {
                 println!(
-                    "  {label:34}  {:>8.2}  {:>15}  {:>15}  {:>15}",
+                    "  {label:34}  {:>8.2}  {:>15}  {:>15}  {:>15}  {:>15}",
                     s.macs as f64 / 1e9,
                     cell(s.forward),
+                    cell(s.inference),
                     cell(s.input_grad),
                     cell(s.weight_grad)
                 );
