@@ -281,6 +281,15 @@ mod tests {
     /// padded 3x3, strided, pointwise (the sample as its own patch matrix), few pixels a sample
     /// (several samples a gemm), Winograd, with and without residual, ReLU and sigmoid.
     #[test]
+    fn fused_convolution_matches_burns_operations_on_every_path() {
+        let before = crate::isa();
+        for isa in crate::Isa::supported_all() {
+            crate::set_isa(isa).unwrap();
+            fused_convolution_matches_burns_operations();
+        }
+        crate::set_isa(before).unwrap();
+    }
+
     fn fused_convolution_matches_burns_operations() {
         let device = Device::flex();
         device.seed(4);
