@@ -11,7 +11,9 @@
 
 use rayon::prelude::*;
 
+pub use crate::epilogue::{Activation, Epilogue};
 use crate::im2col::{col2im, im2col};
+use crate::matmul::{Strided, gemm_into};
 
 /// Geometry of a 2D convolution (groups 1, dilation 1) on contiguous NCHW tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,62 +64,6 @@ impl ConvGeometry {
     pub(crate) fn pixels(&self) -> usize {
         let [h, w] = self.output();
         h * w
-    }
-}
-
-/// A matrix operand of [`gemm_into`]: element `(r, c)` is `values[r * row + c * col]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Strided<'a> {
-    values: &'a [f32],
-    row: usize,
-    col: usize,
-}
-
-impl<'a> Strided<'a> {
-    pub(crate) fn new(values: &'a [f32], row: usize, col: usize) -> Self {
-        Self { values, row, col }
-    }
-
-    /// Whether an `rows x cols` matrix fits in `values`.
-    fn holds(&self, rows: usize, cols: usize) -> bool {
-        rows == 0 || cols == 0 || (rows - 1) * self.row + (cols - 1) * self.col < self.values.len()
-    }
-}
-
-/// `dst = (dst if accumulate) + lhs * rhs` with `dst` row-major `[m, n]`, `lhs` `[m, k]` and
-/// `rhs` `[k, n]`, by the `gemm` crate.
-pub(crate) fn gemm_into(
-    dst: &mut [f32],
-    [m, n, k]: [usize; 3],
-    accumulate: bool,
-    lhs: Strided,
-    rhs: Strided,
-    parallelism: gemm::Parallelism,
-) {
-    assert!(m * n <= dst.len() && lhs.holds(m, k) && rhs.holds(k, n));
-    // SAFETY: the assertion keeps every index gemm reads or writes inside its slice.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.values.as_ptr(),
-            lhs.col as isize,
-            lhs.row as isize,
-            rhs.values.as_ptr(),
-            rhs.col as isize,
-            rhs.row as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
     }
 }
 
@@ -304,85 +250,6 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         total.iter_mut().zip(&p).for_each(|(t, v)| *t += v);
     }
     total
-}
-
-/// What the forward pass does to each value `v` of output channel `o` after its gemm, in the
-/// same pass: `v * scale[o] + shift[o]` (a bias is a shift; a batch norm in inference a scale
-/// and a shift), plus `residual` at the same position (`[N, C_out, H_out, W_out]`), then
-/// the `activation`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Epilogue<'a> {
-    /// Per output channel factor (`None`: 1).
-    pub scale: Option<&'a [f32]>,
-    /// Per output channel term (`None`: 0).
-    pub shift: Option<&'a [f32]>,
-    /// A tensor of the output's shape to add.
-    pub residual: Option<&'a [f32]>,
-    /// The activation applied last.
-    pub activation: Activation,
-}
-
-/// The activation an [`Epilogue`] ends with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Activation {
-    /// None.
-    #[default]
-    Identity,
-    /// `max(v, 0)`.
-    Relu,
-    /// `1 / (1 + exp(-v))`.
-    Sigmoid,
-}
-
-impl<'a> Epilogue<'a> {
-    /// Only a bias, if any.
-    pub fn bias(bias: Option<&'a [f32]>) -> Self {
-        Self {
-            shift: bias,
-            ..Self::default()
-        }
-    }
-
-    /// Applies the epilogue to `row`, output channel `o`, whose residual is `residual`.
-    #[inline(always)]
-    pub(crate) fn apply(&self, row: &mut [f32], o: usize, residual: Option<&[f32]>) {
-        let (scale, shift) = (
-            self.scale.map_or(1.0, |s| s[o]),
-            self.shift.map_or(0.0, |s| s[o]),
-        );
-        match residual {
-            Some(res) => affine_add_isa(row, res, scale, shift),
-            None if self.scale.is_some() || self.shift.is_some() => affine_isa(row, scale, shift),
-            None => {}
-        }
-        match self.activation {
-            Activation::Identity => {}
-            Activation::Relu => crate::relu::relu_in_place(row),
-            Activation::Sigmoid => crate::sigmoid::sigmoid_in_place(row),
-        }
-    }
-}
-
-#[inline(always)]
-fn affine(row: &mut [f32], scale: f32, shift: f32) {
-    row.iter_mut().for_each(|v| *v = *v * scale + shift);
-}
-
-crate::multiversion! {
-    /// `v * scale + shift` in place, for the CPU's path.
-    fn affine_isa(row: &mut [f32], scale: f32, shift: f32) = affine;
-}
-
-#[inline(always)]
-fn affine_add(row: &mut [f32], residual: &[f32], scale: f32, shift: f32) {
-    row.iter_mut()
-        .zip(residual)
-        .for_each(|(v, r)| *v = *v * scale + shift + r);
-}
-
-crate::multiversion! {
-    /// `v * scale + shift + residual` in place, for the CPU's path.
-    fn affine_add_isa(row: &mut [f32], residual: &[f32], scale: f32, shift: f32) = affine_add;
 }
 
 /// [`forward`] for inference: by Winograd's F(2x2, 3x3) where [`crate::winograd::applies`]

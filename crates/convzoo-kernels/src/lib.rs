@@ -13,7 +13,9 @@
 //! - [`relu`]: one parallel pass forward, one backward (from the saved output).
 //! - Inference on flex without autodiff ([`fusing`]): [`conv2d_fused`], a convolution whose
 //!   output pass also applies its bias or the batch norm after it, a residual and a ReLU; and
-//!   [`channel_affine`], a batch norm in inference with an optional ReLU.
+//!   [`channel_affine`], a batch norm in inference with an optional ReLU; 3x3 stride-1
+//!   convolutions with many channels by Winograd's F(2x2, 3x3) (`winograd.rs`; training keeps
+//!   im2col, [`conv_kernels::forward_inference`]).
 //! - [`batch_norm_train`]: training-mode batch norm in two parallel passes each way
 //!   ([`batch_norm_kernels`]) instead of Burn's default composition of a dozen single-threaded
 //!   element-wise operations.
@@ -42,8 +44,10 @@ pub mod batch_norm_kernels;
 mod conv;
 pub mod conv_kernels;
 pub mod cpu;
+mod epilogue;
 mod im2col;
 mod infer;
+mod matmul;
 mod max_pool;
 pub mod peak;
 mod relu;

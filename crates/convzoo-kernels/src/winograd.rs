@@ -11,7 +11,8 @@
 
 use rayon::prelude::*;
 
-use crate::conv_kernels::{ConvGeometry, Epilogue, Strided, gemm_into};
+use crate::conv_kernels::{ConvGeometry, Epilogue};
+use crate::matmul::{Strided, gemm_into};
 
 /// Tiles a gemm should at least have (late ResNet stages have 4 a sample: samples are grouped).
 const MIN_TILES: usize = 256;
