@@ -305,25 +305,9 @@ impl AnyBatchNorm {
         if relu { crate::activation::relu(y) } else { y }
     }
 
-    /// Whether the parameters are on flex without autodiff (with the `flex-kernels` feature;
-    /// always false without it): the fused inference passes apply only then.
-    pub fn on_plain_flex(&self) -> bool {
-        #[cfg(feature = "flex-kernels")]
-        {
-            let gamma = match self {
-                Self::Burn(bn) => bn.gamma.val(),
-                Self::Scratch(bn) => bn.gamma.val(),
-            };
-            crate::flex::fusing(&gamma)
-        }
-        #[cfg(not(feature = "flex-kernels"))]
-        false
-    }
-
-    /// The layer in inference as a per-channel scale and shift `[C]`: `gamma / sqrt(running_var
-    /// + epsilon)` and `beta - running_mean * scale`, on `device`.
-    pub fn inference_affine(&self, device: &Device) -> [Tensor<1>; 2] {
-        let (gamma, beta, mean, var, epsilon) = match self {
+    /// `(gamma, beta, running_mean, running_var, epsilon)`, whichever the implementation.
+    pub fn parts(&self) -> (Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>, f64) {
+        match self {
             Self::Burn(bn) => (
                 bn.gamma.val(),
                 bn.beta.val(),
@@ -338,7 +322,24 @@ impl AnyBatchNorm {
                 bn.running_var.value(),
                 bn.epsilon,
             ),
-        };
+        }
+    }
+
+    /// Whether the parameters are on flex without autodiff (with the `flex-kernels` feature;
+    /// always false without it): the fused inference passes apply only then.
+    pub fn on_plain_flex(&self) -> bool {
+        #[cfg(feature = "flex-kernels")]
+        {
+            crate::flex::fusing(&self.parts().0)
+        }
+        #[cfg(not(feature = "flex-kernels"))]
+        false
+    }
+
+    /// The layer in inference as a per-channel scale and shift `[C]`: `gamma / sqrt(running_var
+    /// + epsilon)` and `beta - running_mean * scale`, on `device`.
+    pub fn inference_affine(&self, device: &Device) -> [Tensor<1>; 2] {
+        let (gamma, beta, mean, var, epsilon) = self.parts();
         let [gamma, beta, mean, var] = [gamma, beta, mean, var].map(|t| t.to_device(device));
         let scale = gamma / (var + epsilon).sqrt();
         let shift = beta - mean * scale.clone();

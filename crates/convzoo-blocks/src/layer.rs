@@ -10,6 +10,7 @@ use crate::activation::{relu, sigmoid};
 use crate::batch_norm::AnyBatchNorm;
 use crate::conv::Activation;
 use crate::dense::DenseBlock;
+pub use crate::features::Features;
 use crate::inception::Inception;
 use crate::probe::Probe;
 use crate::residual::Residual;
@@ -18,57 +19,6 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 use burn::nn::{Dropout, Linear};
 use burn::tensor::Tensor;
-
-/// What flows between layers: feature maps `[N, C, H, W]` or feature vectors `[N, F]`.
-#[derive(Clone, Debug)]
-pub enum Features {
-    /// Feature maps, `[N, C, H, W]`.
-    Maps(Tensor<4>),
-    /// Feature vectors, `[N, F]` (after [`Flatten`]).
-    Vectors(Tensor<2>),
-}
-
-impl Features {
-    /// The shape, batch first.
-    pub fn dims(&self) -> Vec<usize> {
-        match self {
-            Self::Maps(x) => x.dims().to_vec(),
-            Self::Vectors(x) => x.dims().to_vec(),
-        }
-    }
-
-    /// The feature maps.
-    ///
-    /// # Panics
-    /// If these are feature vectors: a layer that needs maps was placed after a flatten.
-    pub fn maps(self, layer: &str) -> Tensor<4> {
-        match self {
-            Self::Maps(x) => x,
-            Self::Vectors(x) => panic!(
-                "{layer} needs [N, C, H, W] maps, got vectors {:?}",
-                x.dims()
-            ),
-        }
-    }
-
-    /// The feature vectors.
-    ///
-    /// # Panics
-    /// If these are feature maps: a linear layer was placed before a flatten.
-    pub fn vectors(self, layer: &str) -> Tensor<2> {
-        match self {
-            Self::Vectors(x) => x,
-            Self::Maps(x) => panic!("{layer} needs [N, F] vectors, got maps {:?}", x.dims()),
-        }
-    }
-
-    fn record(self, probe: &mut Probe, name: &str, kind: &str) -> Self {
-        match self {
-            Self::Maps(x) => Self::Maps(probe.layer(name, kind, x)),
-            Self::Vectors(x) => Self::Vectors(probe.layer(name, kind, x)),
-        }
-    }
-}
 
 /// `[N, C, H, W] -> [N, C H W]` (PyTorch's `nn.Flatten`).
 #[derive(Module, Debug, Default)]

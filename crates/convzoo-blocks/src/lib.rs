@@ -44,6 +44,7 @@ mod dense;
 /// The flex kernels (crate `convzoo-kernels`), with the `flex-kernels` feature.
 #[cfg(feature = "flex-kernels")]
 pub use convzoo_kernels as flex;
+mod features;
 mod inception;
 pub mod init;
 mod layer;

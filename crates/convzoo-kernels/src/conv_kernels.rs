@@ -69,7 +69,7 @@ impl ConvGeometry {
 
 /// Threads inside each gemm: none when the samples already spread over the pool, all of them
 /// when there are fewer samples than threads (batch-1 inference).
-fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
+pub(crate) fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
     if batch < rayon::current_num_threads() {
         gemm::Parallelism::Rayon(0)
     } else {
@@ -78,7 +78,7 @@ fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
 }
 
 /// Samples per rayon task: the batch split evenly over the pool's threads.
-fn per_task(batch: usize) -> usize {
+pub(crate) fn per_task(batch: usize) -> usize {
     batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 

@@ -4,7 +4,7 @@
 use crate::conv_kernels::ConvGeometry;
 
 /// The output columns `ow` whose input column `ow * stride + j - pad` lies inside `[0, width)`.
-fn valid_columns(
+pub(crate) fn valid_columns(
     w_out: usize,
     width: usize,
     stride: usize,

@@ -282,12 +282,7 @@ mod tests {
     /// (several samples a gemm), Winograd, with and without residual, ReLU and sigmoid.
     #[test]
     fn fused_convolution_matches_burns_operations_on_every_path() {
-        let before = crate::isa();
-        for isa in crate::Isa::supported_all() {
-            crate::set_isa(isa).unwrap();
-            fused_convolution_matches_burns_operations();
-        }
-        crate::set_isa(before).unwrap();
+        crate::testing::on_every_path(fused_convolution_matches_burns_operations);
     }
 
     fn fused_convolution_matches_burns_operations() {

@@ -116,6 +116,16 @@ fn on_flex(device: &Device) -> bool {
 mod testing {
     use burn::tensor::Tensor;
 
+    /// Runs `check` on every kernel path the CPU has, then restores the path.
+    pub fn on_every_path(check: impl Fn()) {
+        let before = crate::isa();
+        for isa in crate::Isa::supported_all() {
+            crate::set_isa(isa).unwrap();
+            check();
+        }
+        crate::set_isa(before).unwrap();
+    }
+
     /// A tensor's values as `f32`, in row-major order.
     pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()

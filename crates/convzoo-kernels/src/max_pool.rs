@@ -54,18 +54,6 @@ fn nan_max(a: f32, b: f32) -> f32 {
     if a > b || a.is_nan() { a } else { b }
 }
 
-/// The input columns `iw = ow * stride + j - pad` of window column `j` that lie in
-/// `[0, width)`, as the output range `lo..hi`.
-fn valid(out: usize, width: usize, stride: usize, j: usize, pad: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(j).div_ceil(stride).min(out);
-    let hi = if width + pad > j {
-        ((width + pad - j - 1) / stride + 1).min(out)
-    } else {
-        0
-    };
-    (lo, hi.max(lo))
-}
-
 /// One plane's window maxima, separably: each input row's maxima over the window's columns
 /// into `rows` (`[H, W_out]`), then the maxima of those over the window's rows.
 #[inline(always)]
@@ -78,7 +66,7 @@ fn pool_plane(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f
         let dst = &mut rows[ih * wo..(ih + 1) * wo];
         dst.fill(f32::NEG_INFINITY);
         for j in 0..kw {
-            let (lo, hi) = valid(wo, w, sw, j, pw);
+            let (lo, hi) = crate::im2col::valid_columns(wo, w, sw, j, pw);
             if lo == hi {
                 continue;
             }
@@ -312,12 +300,7 @@ mod tests {
     /// odd one, in training and in inference.
     #[test]
     fn matches_burns_max_pool_and_its_gradient_on_every_path() {
-        let before = crate::isa();
-        for isa in crate::Isa::supported_all() {
-            crate::set_isa(isa).unwrap();
-            matches_burns_max_pool_and_its_gradient();
-        }
-        crate::set_isa(before).unwrap();
+        crate::testing::on_every_path(matches_burns_max_pool_and_its_gradient);
     }
 
     fn matches_burns_max_pool_and_its_gradient() {

@@ -145,9 +145,7 @@ mod tests {
 
     #[test]
     fn relu_and_its_gradient_match_burns_on_every_path() {
-        let before = crate::isa();
-        for isa in crate::Isa::supported_all() {
-            crate::set_isa(isa).unwrap();
+        crate::testing::on_every_path(|| {
             let device = Device::flex().autodiff();
             device.seed(2);
             let x0 = Tensor::<3>::random([3, 50, 700], Distribution::Normal(0.0, 1.0), &device);
@@ -165,8 +163,7 @@ mod tests {
             let (ours, burns) = (run(true), run(false));
             assert_close("relu", &ours.0, &burns.0, 0.0);
             assert_close("relu grad", &ours.1, &burns.1, 0.0);
-        }
-        crate::set_isa(before).unwrap();
+        });
         assert!(relu_values(&[f32::NAN])[0].is_nan());
         assert_eq!(relu_values(&[-0.5, 0.0, 2.0]), vec![0.0, 0.0, 2.0]);
     }

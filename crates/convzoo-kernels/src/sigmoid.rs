@@ -191,12 +191,7 @@ mod tests {
 
     #[test]
     fn sigmoid_and_its_gradient_match_the_formula_on_every_path() {
-        let before = crate::isa();
-        for isa in crate::Isa::supported_all() {
-            crate::set_isa(isa).unwrap();
-            sigmoid_matches_the_formula();
-        }
-        crate::set_isa(before).unwrap();
+        crate::testing::on_every_path(sigmoid_matches_the_formula);
     }
 
     fn sigmoid_matches_the_formula() {

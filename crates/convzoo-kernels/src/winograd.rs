@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use crate::conv_kernels::{ConvGeometry, Epilogue};
+use crate::conv_kernels::{ConvGeometry, Epilogue, gemm_parallelism, per_task};
 use crate::matmul::{Strided, gemm_into};
 
 /// Tiles a gemm should at least have (late ResNet stages have 4 a sample: samples are grouped).
@@ -195,15 +195,10 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     let [th, tw] = tiles(g);
     let per_sample = th * tw;
     let u = weight_transform(g, weight);
-    let threads = rayon::current_num_threads().max(1);
-    let task = g.batch.div_ceil(threads).max(1);
+    let task = per_task(g.batch);
     let group = MIN_TILES.div_ceil(per_sample).clamp(1, task);
     let mut y = vec![0.0f32; g.batch * y_len];
-    let parallelism = if g.batch < threads {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let parallelism = gemm_parallelism(g.batch);
     y.par_chunks_mut(task * y_len)
         .enumerate()
         .for_each(|(t, y_task)| {

@@ -173,22 +173,7 @@ impl Builder {
     }
 
     fn batch_norm(&mut self, bn: &AnyBatchNorm, at: &str, x: String) -> String {
-        let (gamma, beta, mean, var, epsilon) = match bn {
-            AnyBatchNorm::Burn(b) => (
-                b.gamma.val(),
-                b.beta.val(),
-                b.running_mean.value(),
-                b.running_var.value(),
-                b.epsilon,
-            ),
-            AnyBatchNorm::Scratch(b) => (
-                b.gamma.val(),
-                b.beta.val(),
-                b.running_mean.value(),
-                b.running_var.value(),
-                b.epsilon,
-            ),
-        };
+        let (gamma, beta, mean, var, epsilon) = bn.parts();
         let inputs = vec![
             x,
             self.tensor(join(at, "weight"), gamma),
