@@ -211,8 +211,17 @@ pub fn bias_grad(g: &ConvGeometry, dy: &[f32]) -> Vec<f32> {
 }
 
 /// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
-/// (`[N, C_in, H, W]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`).
+/// (`[N, C_in, H, W]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`): by kernel taps
+/// where [`crate::taps::applies`], else by im2col.
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    if crate::taps::applies(g) {
+        return crate::taps::weight_grad(g, x, dy);
+    }
+    im2col_weight_grad(g, x, dy)
+}
+
+/// [`weight_grad`] by per-sample patch matrices.
+pub(crate) fn im2col_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let task = per_task(g.batch);
@@ -268,8 +277,22 @@ pub fn forward_inference(
 }
 
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
-/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`.
+/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`: by kernel taps where
+/// [`crate::taps::applies`], else by im2col.
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
+    if crate::taps::applies(g) {
+        return crate::taps::forward(g, x, weight, epilogue);
+    }
+    im2col_forward(g, x, weight, epilogue)
+}
+
+/// [`forward`] by per-sample patch matrices.
+pub(crate) fn im2col_forward(
+    g: &ConvGeometry,
+    x: &[f32],
+    weight: &[f32],
+    epilogue: Epilogue,
+) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let y_len = g.channels_out * pixels;
@@ -323,8 +346,17 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
 }
 
 /// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)
-/// and output gradient `dy` (`[N, C_out, H_out, W_out]`).
+/// and output gradient `dy` (`[N, C_out, H_out, W_out]`): by kernel taps where
+/// [`crate::taps::applies`], else by im2col.
 pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    if crate::taps::applies(g) {
+        return crate::taps::input_grad(g, weight, dy);
+    }
+    im2col_input_grad(g, weight, dy)
+}
+
+/// [`input_grad`] by per-sample patch matrices.
+pub(crate) fn im2col_input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let rows = g.patch_rows();
     let pixels = g.pixels();
     let x_len = g.input_len();

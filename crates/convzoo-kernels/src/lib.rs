@@ -52,6 +52,7 @@ mod max_pool;
 pub mod peak;
 mod relu;
 mod sigmoid;
+mod taps;
 mod winograd;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};

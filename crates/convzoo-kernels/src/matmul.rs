@@ -30,8 +30,23 @@ pub(crate) fn gemm_into(
     rhs: Strided,
     parallelism: gemm::Parallelism,
 ) {
-    assert!(m * n <= dst.len() && lhs.holds(m, k) && rhs.holds(k, n));
-    // SAFETY: the assertion keeps every index gemm reads or writes inside its slice.
+    gemm_rows(dst, n, [m, n, k], accumulate, lhs, rhs, parallelism);
+}
+
+/// [`gemm_into`] with `dst`'s rows `dst_row` values apart (`dst_row >= n`).
+pub(crate) fn gemm_rows(
+    dst: &mut [f32],
+    dst_row: usize,
+    [m, n, k]: [usize; 3],
+    accumulate: bool,
+    lhs: Strided,
+    rhs: Strided,
+    parallelism: gemm::Parallelism,
+) {
+    assert!(dst_row >= n && Strided::new(dst, dst_row, 1).holds(m, n));
+    assert!(lhs.holds(m, k) && rhs.holds(k, n));
+    // SAFETY: the assertions keep every index gemm reads or writes inside its slice, and the
+    // destination's rows do not overlap.
     unsafe {
         gemm::gemm(
             m,
@@ -39,7 +54,7 @@ pub(crate) fn gemm_into(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_row as isize,
             accumulate,
             lhs.values.as_ptr(),
             lhs.col as isize,
