@@ -6,7 +6,8 @@
 //!
 //! - [`conv2d`]: forward pass, input and weight gradients by per-sample im2col and gemms of the
 //!   natural shape ([`conv_kernels`]), where Burn's default weight gradient is a convolution over
-//!   the channel axis with narrow gemms.
+//!   the channel axis with narrow gemms; stride-1 convolutions with few output channels by a sum
+//!   of pointwise gemms over the kernel's taps on a padded copy of the input (`taps.rs`).
 //! - [`avg_pool2d`]: unpadded average pooling, one parallel pass each way.
 //! - [`sigmoid`]: one vectorised parallel pass forward, one backward (from the saved output).
 //! - [`max_pool2d`]: max pooling with windows clipped to the input, indices only in training.
