@@ -36,6 +36,10 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
             for j in 0..kw {
                 let row = &mut cols[((c * kh + i) * kw + j) * ld..][..pixels];
                 let (lo, hi) = valid_columns(w_out, w_in, sw, j, pw);
+                if sh == 1 && sw == 1 && w_out == w_in {
+                    same_width_rows(plane, row, [h_in, w_in], h_out, [i, j], [ph, pw], [lo, hi]);
+                    continue;
+                }
                 for oh in 0..h_out {
                     let out_row = &mut row[oh * w_out..(oh + 1) * w_out];
                     let ih = (oh * sh + i) as isize - ph as isize;
@@ -60,6 +64,38 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
                 }
             }
         }
+    }
+}
+
+/// One row of the patch matrix (kernel offset `(i, j)`) for stride 1 and an output as wide as
+/// the input: output pixel `d` then reads input `d + (i - p_h) W + (j - p_w)`, so the valid rows
+/// are one contiguous copy, after which the few columns outside `[lo, hi)` (which the copy
+/// filled from the neighbouring input rows) and the rows outside the input are zeroed.
+fn same_width_rows(
+    plane: &[f32],
+    row: &mut [f32],
+    [h_in, w]: [usize; 2],
+    h_out: usize,
+    [i, j]: [usize; 2],
+    [ph, pw]: [usize; 2],
+    [lo, hi]: [usize; 2],
+) {
+    // Output rows whose input row `oh + i - ph` lies inside `[0, h_in)`.
+    let oh_lo = ph.saturating_sub(i).min(h_out);
+    let oh_hi = (h_in + ph).saturating_sub(i).clamp(oh_lo, h_out);
+    if oh_lo == oh_hi || lo == hi {
+        row[..h_out * w].fill(0.0);
+        return;
+    }
+    row[..oh_lo * w].fill(0.0);
+    row[oh_hi * w..h_out * w].fill(0.0);
+    let (d0, d1) = (oh_lo * w + lo, (oh_hi - 1) * w + hi);
+    let s0 = (oh_lo + i - ph) * w + lo + j - pw;
+    row[d0..d1].copy_from_slice(&plane[s0..s0 + (d1 - d0)]);
+    for oh in oh_lo..oh_hi {
+        let out_row = &mut row[oh * w..(oh + 1) * w];
+        out_row[..lo].fill(0.0);
+        out_row[hi..].fill(0.0);
     }
 }
 
