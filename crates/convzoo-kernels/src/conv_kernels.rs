@@ -14,6 +14,7 @@ use rayon::prelude::*;
 pub use crate::epilogue::{Activation, Epilogue};
 use crate::im2col::{col2im, im2col};
 use crate::matmul::{Strided, gemm_into};
+use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_partials};
 
 /// Geometry of a 2D convolution (groups 1, dilation 1) on contiguous NCHW tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,21 +68,6 @@ impl ConvGeometry {
     }
 }
 
-/// Threads inside each gemm: none when the samples already spread over the pool, all of them
-/// when there are fewer samples than threads (batch-1 inference).
-pub(crate) fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
-    if batch < rayon::current_num_threads() {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    }
-}
-
-/// Samples per rayon task: the batch split evenly over the pool's threads.
-pub(crate) fn per_task(batch: usize) -> usize {
-    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
-}
-
 /// Samples per gemm: enough that the gemm's pixel side reaches [`MIN_GEMM_PIXELS`] (late ResNet
 /// stages have 9 or 36 output pixels a sample, far too few for one gemm each).
 fn per_gemm(pixels: usize, per_task: usize) -> usize {
@@ -90,13 +76,6 @@ fn per_gemm(pixels: usize, per_task: usize) -> usize {
 
 /// The pixel side a gemm should at least have.
 const MIN_GEMM_PIXELS: usize = 256;
-
-/// Samples `start..end` in blocks of at most `group`: `(first sample, samples in the block)`.
-fn blocks(start: usize, end: usize, group: usize) -> impl Iterator<Item = (usize, usize)> {
-    (start..end)
-        .step_by(group)
-        .map(move |n0| (n0, group.min(end - n0)))
-}
 
 /// A task's buffer for one block's `[C_out, nb H_out W_out]` matrix (empty when every block is
 /// one sample, which needs none).
@@ -203,11 +182,7 @@ pub fn bias_grad(g: &ConvGeometry, dy: &[f32]) -> Vec<f32> {
             acc
         })
         .collect();
-    let mut total = vec![0.0f32; co];
-    for p in partials {
-        total.iter_mut().zip(&p).for_each(|(t, v)| *t += v);
-    }
-    total
+    sum_partials(partials, co)
 }
 
 /// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
@@ -251,14 +226,7 @@ pub(crate) fn im2col_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec
             acc
         })
         .collect();
-    let mut partials = partials.into_iter();
-    let mut total = partials
-        .next()
-        .unwrap_or_else(|| vec![0.0; g.channels_out * rows]);
-    for p in partials {
-        total.iter_mut().zip(&p).for_each(|(t, v)| *t += v);
-    }
-    total
+    sum_partials(partials, g.channels_out * rows)
 }
 
 /// [`forward`] for inference: by Winograd's F(2x2, 3x3) where [`crate::winograd::applies`]
@@ -270,16 +238,26 @@ pub fn forward_inference(
     weight: &[f32],
     epilogue: Epilogue,
 ) -> Vec<f32> {
+    check_residual(g, &epilogue);
     if crate::winograd::applies(g) {
         return crate::winograd::forward(g, x, weight, epilogue);
     }
     forward(g, x, weight, epilogue)
 }
 
+/// Panics unless the epilogue's residual, if any, has the output's shape.
+fn check_residual(g: &ConvGeometry, epilogue: &Epilogue) {
+    if let Some(res) = epilogue.residual {
+        let len = g.batch * g.channels_out * g.pixels();
+        assert_eq!(res.len(), len, "residual of the output's shape");
+    }
+}
+
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
 /// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`: by kernel taps where
 /// [`crate::taps::applies`], else by im2col.
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
+    check_residual(g, &epilogue);
     if crate::taps::applies(g) {
         return crate::taps::forward(g, x, weight, epilogue);
     }
@@ -298,50 +276,43 @@ pub(crate) fn im2col_forward(
     let y_len = g.channels_out * pixels;
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
-    if let Some(res) = epilogue.residual {
-        assert_eq!(res.len(), g.batch * y_len, "residual of the output's shape");
-    }
     let mut y = vec![0.0f32; g.batch * y_len];
-    y.par_chunks_mut(task * y_len)
-        .enumerate()
-        .for_each(|(t, y_task)| {
-            let start = t * task;
-            let end = start + y_task.len() / y_len;
-            let mut cols = cols_buffer(g, group);
-            let mut out = block_buffer(g, group);
-            for (n0, nb) in blocks(start, end, group) {
-                let ld = nb * pixels;
-                let cols = patches(g, x, n0, nb, &mut cols);
-                let dst: &mut [f32] = if nb > 1 {
-                    &mut out[..g.channels_out * ld]
-                } else {
-                    &mut y_task[(n0 - start) * y_len..][..y_len]
-                };
-                // dst[C_out, ld] = weight[C_out, rows] * cols[rows, ld]
-                gemm_into(
-                    dst,
-                    [g.channels_out, ld, rows],
-                    false,
-                    Strided::new(weight, rows, 1),
-                    Strided::new(cols, ld, 1),
-                    gemm_parallelism(g.batch),
-                );
-                for b in 0..nb {
-                    let n = n0 + b;
-                    let y_n = &mut y_task[(n - start) * y_len..][..y_len];
-                    for o in 0..g.channels_out {
-                        let row = &mut y_n[o * pixels..(o + 1) * pixels];
-                        if nb > 1 {
-                            row.copy_from_slice(&out[o * ld + b * pixels..][..pixels]);
-                        }
-                        let res = epilogue
-                            .residual
-                            .map(|r| &r[n * y_len + o * pixels..][..pixels]);
-                        epilogue.apply(row, o, res);
+    for_each_task(&mut y, y_len, g.batch, |start, end, y_task| {
+        let mut cols = cols_buffer(g, group);
+        let mut out = block_buffer(g, group);
+        for (n0, nb) in blocks(start, end, group) {
+            let ld = nb * pixels;
+            let cols = patches(g, x, n0, nb, &mut cols);
+            let dst: &mut [f32] = if nb > 1 {
+                &mut out[..g.channels_out * ld]
+            } else {
+                &mut y_task[(n0 - start) * y_len..][..y_len]
+            };
+            // dst[C_out, ld] = weight[C_out, rows] * cols[rows, ld]
+            gemm_into(
+                dst,
+                [g.channels_out, ld, rows],
+                false,
+                Strided::new(weight, rows, 1),
+                Strided::new(cols, ld, 1),
+                gemm_parallelism(g.batch),
+            );
+            for b in 0..nb {
+                let n = n0 + b;
+                let y_n = &mut y_task[(n - start) * y_len..][..y_len];
+                for o in 0..g.channels_out {
+                    let row = &mut y_n[o * pixels..(o + 1) * pixels];
+                    if nb > 1 {
+                        row.copy_from_slice(&out[o * ld + b * pixels..][..pixels]);
                     }
+                    let res = epilogue
+                        .residual
+                        .map(|r| &r[n * y_len + o * pixels..][..pixels]);
+                    epilogue.apply(row, o, res);
                 }
             }
-        });
+        }
+    });
     y
 }
 
@@ -363,40 +334,36 @@ pub(crate) fn im2col_input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) ->
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
     let mut dx = vec![0.0f32; g.batch * x_len];
-    dx.par_chunks_mut(task * x_len)
-        .enumerate()
-        .for_each(|(t, dx_task)| {
-            let start = t * task;
-            let end = start + dx_task.len() / x_len;
-            let mut cols = cols_buffer(g, group);
-            let mut dy_buf = block_buffer(g, group);
-            for (n0, nb) in blocks(start, end, group) {
-                let ld = nb * pixels;
-                let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
-                // A pointwise convolution's patch matrix is the sample: no col2im.
-                let direct = nb == 1 && g.is_pointwise();
-                let dst: &mut [f32] = if direct {
-                    &mut dx_task[(n0 - start) * x_len..][..x_len]
-                } else {
-                    &mut cols
-                };
-                // dst[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
-                gemm_into(
-                    dst,
-                    [rows, ld, g.channels_out],
-                    false,
-                    Strided::new(weight, 1, rows),
-                    Strided::new(dy_block, ld, 1),
-                    gemm_parallelism(g.batch),
-                );
-                if direct {
-                    continue;
-                }
-                for b in 0..nb {
-                    let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
-                    col2im(g, &cols[b * pixels..], ld, dx_n);
-                }
+    for_each_task(&mut dx, x_len, g.batch, |start, end, dx_task| {
+        let mut cols = cols_buffer(g, group);
+        let mut dy_buf = block_buffer(g, group);
+        for (n0, nb) in blocks(start, end, group) {
+            let ld = nb * pixels;
+            let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
+            // A pointwise convolution's patch matrix is the sample: no col2im.
+            let direct = nb == 1 && g.is_pointwise();
+            let dst: &mut [f32] = if direct {
+                &mut dx_task[(n0 - start) * x_len..][..x_len]
+            } else {
+                &mut cols
+            };
+            // dst[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
+            gemm_into(
+                dst,
+                [rows, ld, g.channels_out],
+                false,
+                Strided::new(weight, 1, rows),
+                Strided::new(dy_block, ld, 1),
+                gemm_parallelism(g.batch),
+            );
+            if direct {
+                continue;
             }
-        });
+            for b in 0..nb {
+                let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
+                col2im(g, &cols[b * pixels..], ld, dx_n);
+            }
+        }
+    });
     dx
 }

@@ -54,6 +54,7 @@ pub mod peak;
 mod relu;
 mod sigmoid;
 mod taps;
+mod tasks;
 mod winograd;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};

@@ -11,8 +11,9 @@
 
 use rayon::prelude::*;
 
-use crate::conv_kernels::{ConvGeometry, Epilogue, gemm_parallelism, per_task};
+use crate::conv_kernels::{ConvGeometry, Epilogue};
 use crate::matmul::{Strided, gemm_into, gemm_rows};
+use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_partials};
 
 /// Whether [`forward`], [`weight_grad`] and [`input_grad`] take the convolution: stride 1,
 /// a kernel larger than 1x1, enough input channels that each tap's gemm has depth, few enough
@@ -20,8 +21,7 @@ use crate::matmul::{Strided, gemm_into, gemm_rows};
 /// inside the output (at 3x3, 6x6 and 12x12 a 3x3 kernel's grid is 64%, 44% and 27% waste).
 pub fn applies(g: &ConvGeometry) -> bool {
     let [ho, wo] = g.output();
-    let [(pt, pb), (pl, pr)] = g.padding;
-    let grid = (g.input[0] + pt + pb) * (g.input[1] + pl + pr);
+    let grid = Grid::new(g).plane;
     g.stride == [1, 1]
         && g.kernel != [1, 1]
         && g.channels_in >= MIN_CHANNELS_IN
@@ -115,48 +115,42 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     let (rows, taps) = (g.patch_rows(), g.kernel[0] * g.kernel[1]);
     let [ho, wo] = g.output();
     let y_len = g.channels_out * ho * wo;
-    let task = per_task(g.batch);
     let mut y = vec![0.0f32; g.batch * y_len];
-    y.par_chunks_mut(task * y_len)
-        .enumerate()
-        .for_each(|(t, y_task)| {
-            let start = t * task;
-            let end = start + y_task.len() / y_len;
-            let mut xp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
-            let mut out = vec![0.0f32; g.channels_out * grid.group * grid.plane];
-            for n0 in (start..end).step_by(grid.group) {
-                let nb = grid.group.min(end - n0);
-                let (ld, span) = (nb * grid.plane, grid.span(g, nb));
-                pad_input(g, &grid, x, n0, nb, &mut xp);
-                for tap in 0..taps {
-                    // out[C_out, span] (+)= weight[:, :, tap] [C_out, C_in] * x_p shifted
-                    gemm_rows(
-                        &mut out,
-                        ld,
-                        [g.channels_out, span, g.channels_in],
-                        tap > 0,
-                        Strided::new(&weight[tap..], rows, taps),
-                        Strided::new(&xp[grid.shift(g, tap)..], ld, 1),
-                        gemm_parallelism(g.batch),
-                    );
-                }
-                for b in 0..nb {
-                    let n = n0 + b;
-                    let y_n = &mut y_task[(n - start) * y_len..][..y_len];
-                    for o in 0..g.channels_out {
-                        let plane = &mut y_n[o * ho * wo..][..ho * wo];
-                        let src = &out[o * ld + b * grid.plane..];
-                        for r in 0..ho {
-                            plane[r * wo..][..wo].copy_from_slice(&src[r * grid.wp..][..wo]);
-                        }
-                        let res = epilogue
-                            .residual
-                            .map(|r| &r[n * y_len + o * ho * wo..][..ho * wo]);
-                        epilogue.apply(plane, o, res);
+    for_each_task(&mut y, y_len, g.batch, |start, end, y_task| {
+        let mut xp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
+        let mut out = vec![0.0f32; g.channels_out * grid.group * grid.plane];
+        for (n0, nb) in blocks(start, end, grid.group) {
+            let (ld, span) = (nb * grid.plane, grid.span(g, nb));
+            pad_input(g, &grid, x, n0, nb, &mut xp);
+            for tap in 0..taps {
+                // out[C_out, span] (+)= weight[:, :, tap] [C_out, C_in] * x_p shifted
+                gemm_rows(
+                    &mut out,
+                    ld,
+                    [g.channels_out, span, g.channels_in],
+                    tap > 0,
+                    Strided::new(&weight[tap..], rows, taps),
+                    Strided::new(&xp[grid.shift(g, tap)..], ld, 1),
+                    gemm_parallelism(g.batch),
+                );
+            }
+            for b in 0..nb {
+                let n = n0 + b;
+                let y_n = &mut y_task[(n - start) * y_len..][..y_len];
+                for o in 0..g.channels_out {
+                    let plane = &mut y_n[o * ho * wo..][..ho * wo];
+                    let src = &out[o * ld + b * grid.plane..];
+                    for r in 0..ho {
+                        plane[r * wo..][..wo].copy_from_slice(&src[r * grid.wp..][..wo]);
                     }
+                    let res = epilogue
+                        .residual
+                        .map(|r| &r[n * y_len + o * ho * wo..][..ho * wo]);
+                    epilogue.apply(plane, o, res);
                 }
             }
-        });
+        }
+    });
     y
 }
 
@@ -175,8 +169,7 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             let mut acc = vec![0.0f32; taps * co * ci];
             let mut xp = vec![0.0f32; ci * grid.group * grid.plane];
             let mut dyg = vec![0.0f32; co * grid.group * grid.plane];
-            for n0 in (start..end).step_by(grid.group) {
-                let nb = grid.group.min(end - n0);
+            for (n0, nb) in blocks(start, end, grid.group) {
                 let (ld, span) = (nb * grid.plane, grid.span(g, nb));
                 pad_input(g, &grid, x, n0, nb, &mut xp);
                 grid_dy(g, &grid, dy, n0, nb, &mut dyg);
@@ -195,11 +188,7 @@ pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             acc
         })
         .collect();
-    let mut partials = partials.into_iter();
-    let mut total = partials.next().unwrap_or_else(|| vec![0.0; taps * co * ci]);
-    for p in partials {
-        total.iter_mut().zip(&p).for_each(|(t, v)| *t += v);
-    }
+    let total = sum_partials(partials, taps * co * ci);
     let mut dw = vec![0.0f32; co * ci * taps];
     for (tap, acc_t) in total.chunks_exact(co * ci).enumerate() {
         for (oc, v) in acc_t.iter().enumerate() {
@@ -217,44 +206,38 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let [h, w] = g.input;
     let [(pt, _), (pl, _)] = g.padding;
     let x_len = g.input_len();
-    let task = per_task(g.batch);
     let mut dx = vec![0.0f32; g.batch * x_len];
-    dx.par_chunks_mut(task * x_len)
-        .enumerate()
-        .for_each(|(t, dx_task)| {
-            let start = t * task;
-            let end = start + dx_task.len() / x_len;
-            let mut dxp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
-            let mut dyg = vec![0.0f32; g.channels_out * grid.group * grid.plane];
-            for n0 in (start..end).step_by(grid.group) {
-                let nb = grid.group.min(end - n0);
-                let (ld, span) = (nb * grid.plane, grid.span(g, nb));
-                grid_dy(g, &grid, dy, n0, nb, &mut dyg);
-                dxp[..g.channels_in * ld].fill(0.0);
-                for tap in 0..taps {
-                    // dx_p shifted [C_in, span] += weight[:, :, tap]^T [C_in, C_out] * dy_grid
-                    gemm_rows(
-                        &mut dxp[grid.shift(g, tap)..],
-                        ld,
-                        [g.channels_in, span, g.channels_out],
-                        true,
-                        Strided::new(&weight[tap..], taps, rows),
-                        Strided::new(&dyg, ld, 1),
-                        gemm_parallelism(g.batch),
-                    );
-                }
-                for b in 0..nb {
-                    let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
-                    for c in 0..g.channels_in {
-                        let src = &dxp[c * ld + b * grid.plane..];
-                        for r in 0..h {
-                            dx_n[(c * h + r) * w..][..w]
-                                .copy_from_slice(&src[(r + pt) * grid.wp + pl..][..w]);
-                        }
+    for_each_task(&mut dx, x_len, g.batch, |start, end, dx_task| {
+        let mut dxp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
+        let mut dyg = vec![0.0f32; g.channels_out * grid.group * grid.plane];
+        for (n0, nb) in blocks(start, end, grid.group) {
+            let (ld, span) = (nb * grid.plane, grid.span(g, nb));
+            grid_dy(g, &grid, dy, n0, nb, &mut dyg);
+            dxp[..g.channels_in * ld].fill(0.0);
+            for tap in 0..taps {
+                // dx_p shifted [C_in, span] += weight[:, :, tap]^T [C_in, C_out] * dy_grid
+                gemm_rows(
+                    &mut dxp[grid.shift(g, tap)..],
+                    ld,
+                    [g.channels_in, span, g.channels_out],
+                    true,
+                    Strided::new(&weight[tap..], taps, rows),
+                    Strided::new(&dyg, ld, 1),
+                    gemm_parallelism(g.batch),
+                );
+            }
+            for b in 0..nb {
+                let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
+                for c in 0..g.channels_in {
+                    let src = &dxp[c * ld + b * grid.plane..];
+                    for r in 0..h {
+                        dx_n[(c * h + r) * w..][..w]
+                            .copy_from_slice(&src[(r + pt) * grid.wp + pl..][..w]);
                     }
                 }
             }
-        });
+        }
+    });
     dx
 }
 

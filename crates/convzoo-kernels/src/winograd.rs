@@ -11,8 +11,9 @@
 
 use rayon::prelude::*;
 
-use crate::conv_kernels::{ConvGeometry, Epilogue, gemm_parallelism, per_task};
+use crate::conv_kernels::{ConvGeometry, Epilogue};
 use crate::matmul::{Strided, gemm_into};
+use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task};
 
 /// Tiles a gemm should at least have (late ResNet stages have 4 a sample: samples are grouped).
 const MIN_TILES: usize = 256;
@@ -199,41 +200,36 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     let group = MIN_TILES.div_ceil(per_sample).clamp(1, task);
     let mut y = vec![0.0f32; g.batch * y_len];
     let parallelism = gemm_parallelism(g.batch);
-    y.par_chunks_mut(task * y_len)
-        .enumerate()
-        .for_each(|(t, y_task)| {
-            let start = t * task;
-            let end = start + y_task.len() / y_len;
-            let mut v = vec![0.0f32; 16 * ci * group * per_sample];
-            let mut m = vec![0.0f32; 16 * co * group * per_sample];
-            for n0 in (start..end).step_by(group) {
-                let nb = group.min(end - n0);
-                let ld = nb * per_sample;
-                input_transform(g, x, n0, nb, &mut v, ld);
-                for xi in 0..16 {
-                    // m[xi][C_out, ld] = u[xi][C_out, C_in] * v[xi][C_in, ld]
-                    gemm_into(
-                        &mut m[xi * co * ld..][..co * ld],
-                        [co, ld, ci],
-                        false,
-                        Strided::new(&u[xi * co * ci..][..co * ci], ci, 1),
-                        Strided::new(&v[xi * ci * ld..][..ci * ld], ld, 1),
-                        parallelism,
-                    );
-                }
-                let y_block = &mut y_task[(n0 - start) * y_len..][..nb * y_len];
-                output_transform(g, &m, ld, nb, y_block);
-                for b in 0..nb {
-                    for o in 0..co {
-                        let row = &mut y_block[b * y_len + o * pixels..][..pixels];
-                        let res = epilogue
-                            .residual
-                            .map(|r| &r[(n0 + b) * y_len + o * pixels..][..pixels]);
-                        epilogue.apply(row, o, res);
-                    }
+    for_each_task(&mut y, y_len, g.batch, |start, end, y_task| {
+        let mut v = vec![0.0f32; 16 * ci * group * per_sample];
+        let mut m = vec![0.0f32; 16 * co * group * per_sample];
+        for (n0, nb) in blocks(start, end, group) {
+            let ld = nb * per_sample;
+            input_transform(g, x, n0, nb, &mut v, ld);
+            for xi in 0..16 {
+                // m[xi][C_out, ld] = u[xi][C_out, C_in] * v[xi][C_in, ld]
+                gemm_into(
+                    &mut m[xi * co * ld..][..co * ld],
+                    [co, ld, ci],
+                    false,
+                    Strided::new(&u[xi * co * ci..][..co * ci], ci, 1),
+                    Strided::new(&v[xi * ci * ld..][..ci * ld], ld, 1),
+                    parallelism,
+                );
+            }
+            let y_block = &mut y_task[(n0 - start) * y_len..][..nb * y_len];
+            output_transform(g, &m, ld, nb, y_block);
+            for b in 0..nb {
+                for o in 0..co {
+                    let row = &mut y_block[b * y_len + o * pixels..][..pixels];
+                    let res = epilogue
+                        .residual
+                        .map(|r| &r[(n0 + b) * y_len + o * pixels..][..pixels]);
+                    epilogue.apply(row, o, res);
                 }
             }
-        });
+        }
+    });
     y
 }
 
