@@ -361,7 +361,7 @@ pub(crate) fn im2col_input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) ->
             }
             for b in 0..nb {
                 let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
-                col2im(g, &cols[b * pixels..], ld, dx_n);
+                col2im(g, &mut cols[b * pixels..], ld, dx_n);
             }
         }
     });

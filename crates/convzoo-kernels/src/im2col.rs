@@ -100,7 +100,8 @@ fn same_width_rows(
 }
 
 /// Adds one sample's patch-matrix gradient (laid out as in [`im2col`]) onto its input gradient.
-pub(crate) fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) {
+/// `cols` is scratch: entries that fall on the padding may be zeroed.
+pub(crate) fn col2im(g: &ConvGeometry, cols: &mut [f32], ld: usize, dx: &mut [f32]) {
     let [h_in, w_in] = g.input;
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
@@ -111,9 +112,13 @@ pub(crate) fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) 
         let plane = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
         for i in 0..kh {
             for j in 0..kw {
-                let row = &cols[((c * kh + i) * kw + j) * ld..][..pixels];
+                let row = &mut cols[((c * kh + i) * kw + j) * ld..][..pixels];
                 let (lo, hi) = valid_columns(w_out, w_in, sw, j, pw);
                 if lo == hi {
+                    continue;
+                }
+                if sh == 1 && sw == 1 && w_out == w_in {
+                    same_width_add(plane, row, [h_in, w_in], h_out, [i, j], [ph, pw], [lo, hi]);
                     continue;
                 }
                 for oh in 0..h_out {
@@ -136,5 +141,54 @@ pub(crate) fn col2im(g: &ConvGeometry, cols: &[f32], ld: usize, dx: &mut [f32]) 
                 }
             }
         }
+    }
+}
+
+/// [`col2im`] of one patch-matrix row for stride 1 and an output as wide as the input (the
+/// reverse of [`same_width_rows`]): the entries of the columns outside `[lo, hi)` are zeroed in
+/// `row`, after which the valid rows are one contiguous add.
+fn same_width_add(
+    plane: &mut [f32],
+    row: &mut [f32],
+    [h_in, w]: [usize; 2],
+    h_out: usize,
+    [i, j]: [usize; 2],
+    [ph, pw]: [usize; 2],
+    [lo, hi]: [usize; 2],
+) {
+    let oh_lo = ph.saturating_sub(i).min(h_out);
+    let oh_hi = (h_in + ph).saturating_sub(i).clamp(oh_lo, h_out);
+    if oh_lo == oh_hi {
+        return;
+    }
+    for oh in oh_lo..oh_hi {
+        let out_row = &mut row[oh * w..(oh + 1) * w];
+        zero_few(&mut out_row[..lo]);
+        zero_few(&mut out_row[hi..]);
+    }
+    let (d0, d1) = (oh_lo * w + lo, (oh_hi - 1) * w + hi);
+    let s0 = (oh_lo + i - ph) * w + lo + j - pw;
+    add_isa(&mut plane[s0..s0 + (d1 - d0)], &row[d0..d1]);
+}
+
+#[inline(always)]
+fn add(dst: &mut [f32], src: &[f32]) {
+    dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
+}
+
+crate::multiversion! {
+    /// `dst += src`, for the CPU's path.
+    fn add_isa(dst: &mut [f32], src: &[f32]) = add;
+}
+
+/// Zeroes a slice that is usually one or two values long (a padding's width) with plain stores
+/// instead of a call to `memset`.
+#[inline(always)]
+fn zero_few(values: &mut [f32]) {
+    match values {
+        [] => {}
+        [a] => *a = 0.0,
+        [a, b] => (*a, *b) = (0.0, 0.0),
+        _ => values.fill(0.0),
     }
 }
