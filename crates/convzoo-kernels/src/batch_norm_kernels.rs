@@ -36,15 +36,7 @@ fn affine(s: &BnShape, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
     let sample = s.channels * s.pixels;
     y.par_chunks_mut(sample)
         .zip(x.par_chunks(sample))
-        .for_each(|(ys, xs)| {
-            for c in 0..s.channels {
-                let (a, b) = (scale[c], shift[c]);
-                let range = c * s.pixels..(c + 1) * s.pixels;
-                for (o, &v) in ys[range.clone()].iter_mut().zip(&xs[range]) {
-                    *o = v * a + b;
-                }
-            }
-        });
+        .for_each(|(ys, xs)| affine_sample_isa(s, xs, scale, shift, ys));
     y
 }
 
@@ -63,18 +55,8 @@ pub fn forward(
     let sums = (0..s.channels)
         .into_par_iter()
         .map(|c| {
-            let k = first[c];
             let mut acc = [0.0f64; 2];
-            for row in s.channel(x, c) {
-                let mut part = [0.0f32; 2];
-                for &v in row {
-                    let d = v - k;
-                    part[0] += d;
-                    part[1] += d * d;
-                }
-                acc[0] += part[0] as f64;
-                acc[1] += part[1] as f64;
-            }
+            shifted_sums_isa(s, x, c, first[c], &mut acc);
             acc
         })
         .collect::<Vec<_>>();
@@ -115,17 +97,8 @@ pub fn backward(
     let sums = (0..s.channels)
         .into_par_iter()
         .map(|c| {
-            let m = mean[c];
             let mut acc = [0.0f64; 2];
-            for (rx, rd) in s.channel(x, c).zip(s.channel(dy, c)) {
-                let mut part = [0.0f32; 2];
-                for (&v, &d) in rx.iter().zip(rd) {
-                    part[0] += d;
-                    part[1] += d * (v - m);
-                }
-                acc[0] += part[0] as f64;
-                acc[1] += part[1] as f64;
-            }
+            gradient_sums_isa(s, x, dy, c, mean[c], &mut acc);
             acc
         })
         .collect::<Vec<_>>();
@@ -149,18 +122,125 @@ pub fn backward(
     let mut dx = vec![0.0f32; x.len()];
     dx.par_chunks_mut(sample)
         .zip(x.par_chunks(sample).zip(dy.par_chunks(sample)))
-        .for_each(|(out, (xs, ds))| {
-            for (c, &[k, j, l]) in coef.iter().enumerate() {
-                let m = mean[c];
-                let range = c * s.pixels..(c + 1) * s.pixels;
-                for ((o, &v), &d) in out[range.clone()]
-                    .iter_mut()
-                    .zip(&xs[range.clone()])
-                    .zip(&ds[range])
-                {
-                    *o = k * d + j * (v - m) + l;
-                }
-            }
-        });
+        .for_each(|(out, (xs, ds))| input_grad_sample_isa(s, xs, ds, mean, &coef, out));
     (dx, gamma_grad, beta_grad)
+}
+
+/// Partial sums in [`LANES`] independent accumulators: a chain the compiler vectorises (one
+/// accumulator would be a serial chain of dependent additions).
+const LANES: usize = 16;
+
+/// `acc += [sum(x - k), sum((x - k)^2)]` over channel `c` of every sample, each sample's sums
+/// in `f32` lanes, added up in `f64`.
+#[inline(always)]
+fn shifted_sums(s: &BnShape, x: &[f32], c: usize, k: f32, acc: &mut [f64; 2]) {
+    for row in s.channel(x, c) {
+        let (mut sum, mut sq) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let chunks = row.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for l in 0..LANES {
+                let d = chunk[l] - k;
+                sum[l] += d;
+                sq[l] += d * d;
+            }
+        }
+        let (mut a, mut b) = (sum.iter().sum::<f32>(), sq.iter().sum::<f32>());
+        for &v in rest {
+            let d = v - k;
+            a += d;
+            b += d * d;
+        }
+        acc[0] += a as f64;
+        acc[1] += b as f64;
+    }
+}
+
+crate::multiversion! {
+    /// [`shifted_sums`] for the CPU's path.
+    fn shifted_sums_isa(s: &BnShape, x: &[f32], c: usize, k: f32, acc: &mut [f64; 2])
+        = shifted_sums;
+}
+
+/// `acc += [sum(dy), sum(dy (x - m))]` over channel `c` of every sample (as [`shifted_sums`]).
+#[inline(always)]
+fn gradient_sums(s: &BnShape, x: &[f32], dy: &[f32], c: usize, m: f32, acc: &mut [f64; 2]) {
+    for (rx, rd) in s.channel(x, c).zip(s.channel(dy, c)) {
+        let (mut sum, mut dot) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let (cx, cd) = (rx.chunks_exact(LANES), rd.chunks_exact(LANES));
+        let (rest_x, rest_d) = (cx.remainder(), cd.remainder());
+        for (vx, vd) in cx.zip(cd) {
+            for l in 0..LANES {
+                sum[l] += vd[l];
+                dot[l] += vd[l] * (vx[l] - m);
+            }
+        }
+        let (mut a, mut b) = (sum.iter().sum::<f32>(), dot.iter().sum::<f32>());
+        for (&v, &d) in rest_x.iter().zip(rest_d) {
+            a += d;
+            b += d * (v - m);
+        }
+        acc[0] += a as f64;
+        acc[1] += b as f64;
+    }
+}
+
+crate::multiversion! {
+    /// [`gradient_sums`] for the CPU's path.
+    fn gradient_sums_isa(s: &BnShape, x: &[f32], dy: &[f32], c: usize, m: f32, acc: &mut [f64; 2])
+        = gradient_sums;
+}
+
+/// One sample of [`affine`]: `ys[c, :] = xs[c, :] * scale[c] + shift[c]`.
+#[inline(always)]
+fn affine_sample(s: &BnShape, xs: &[f32], scale: &[f32], shift: &[f32], ys: &mut [f32]) {
+    for c in 0..s.channels {
+        let (a, b) = (scale[c], shift[c]);
+        let range = c * s.pixels..(c + 1) * s.pixels;
+        for (o, &v) in ys[range.clone()].iter_mut().zip(&xs[range]) {
+            *o = v * a + b;
+        }
+    }
+}
+
+crate::multiversion! {
+    /// [`affine_sample`] for the CPU's path.
+    fn affine_sample_isa(s: &BnShape, xs: &[f32], scale: &[f32], shift: &[f32], ys: &mut [f32])
+        = affine_sample;
+}
+
+/// One sample of the input gradient: `out[c, :] = k dy + j (x - mean) + l` with `coef[c] = [k,
+/// j, l]`.
+#[inline(always)]
+fn input_grad_sample(
+    s: &BnShape,
+    xs: &[f32],
+    ds: &[f32],
+    mean: &[f32],
+    coef: &[[f32; 3]],
+    out: &mut [f32],
+) {
+    for (c, &[k, j, l]) in coef.iter().enumerate() {
+        let m = mean[c];
+        let range = c * s.pixels..(c + 1) * s.pixels;
+        for ((o, &v), &d) in out[range.clone()]
+            .iter_mut()
+            .zip(&xs[range.clone()])
+            .zip(&ds[range])
+        {
+            *o = k * d + j * (v - m) + l;
+        }
+    }
+}
+
+crate::multiversion! {
+    /// [`input_grad_sample`] for the CPU's path.
+    fn input_grad_sample_isa(
+        s: &BnShape,
+        xs: &[f32],
+        ds: &[f32],
+        mean: &[f32],
+        coef: &[[f32; 3]],
+        out: &mut [f32],
+    ) = input_grad_sample;
 }
