@@ -7,6 +7,8 @@ use burn::config::Config;
 use burn::module::{Flag, Module, Param, RunningState};
 use burn::tensor::{Device, Tensor};
 
+use crate::conv::Activation;
+
 /// Configuration of [`ScratchBatchNorm`].
 #[derive(Config, Debug)]
 pub struct ScratchBatchNormConfig {
@@ -290,19 +292,38 @@ impl AnyBatchNorm {
         self.forward_relu(x, false)
     }
 
-    /// [`forward`](Self::forward), then a ReLU with `relu`: in inference on flex (the
-    /// `flex-kernels` feature, no autodiff) one parallel pass of [`inference_affine`]'s scale
-    /// and shift.
+    /// [`forward`](Self::forward), then a ReLU with `relu` (as [`forward_activation`]).
+    ///
+    /// [`forward_activation`]: Self::forward_activation
+    pub fn forward_relu<const D: usize>(&self, x: Tensor<D>, relu: bool) -> Tensor<D> {
+        let activation = if relu {
+            Activation::Relu
+        } else {
+            Activation::Identity
+        };
+        self.forward_activation(x, activation)
+    }
+
+    /// [`forward`](Self::forward), then `activation`. On flex (the `flex-kernels` feature):
+    /// in inference one parallel pass of [`inference_affine`]'s scale and shift (with the ReLU);
+    /// in training, for Burn's layer, the activation inside the batch norm kernel's passes each
+    /// way.
     ///
     /// [`inference_affine`]: Self::inference_affine
-    pub fn forward_relu<const D: usize>(&self, x: Tensor<D>, relu: bool) -> Tensor<D> {
+    pub fn forward_activation<const D: usize>(
+        &self,
+        x: Tensor<D>,
+        activation: Activation,
+    ) -> Tensor<D> {
         #[cfg(feature = "flex-kernels")]
-        if crate::flex::fusing(&x) && self.on_plain_flex() {
+        if activation != Activation::Sigmoid && crate::flex::fusing(&x) && self.on_plain_flex() {
             let [scale, shift] = self.inference_affine(&x.device());
-            return crate::flex::channel_affine(x, scale, shift, relu);
+            return crate::flex::channel_affine(x, scale, shift, activation == Activation::Relu);
         }
-        let y = self.forward_unfused(x);
-        if relu { crate::activation::relu(y) } else { y }
+        match self {
+            Self::Burn(bn) => burn_forward(bn, x, activation),
+            Self::Scratch(bn) => activation.apply(bn.forward(x)),
+        }
     }
 
     /// `(gamma, beta, running_mean, running_var, epsilon)`, whichever the implementation.
@@ -345,18 +366,16 @@ impl AnyBatchNorm {
         let shift = beta - mean * scale.clone();
         [scale, shift]
     }
-
-    fn forward_unfused<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        match self {
-            Self::Burn(bn) => burn_forward(bn, x),
-            Self::Scratch(bn) => bn.forward(x),
-        }
-    }
 }
 
-/// Burn's `BatchNorm::forward`, with the training path through the flex kernels
-/// ([`crate::flex::batch_norm_train`]) when the `flex-kernels` feature is on.
-fn burn_forward<const D: usize>(bn: &burn::nn::BatchNorm, x: Tensor<D>) -> Tensor<D> {
+/// Burn's `BatchNorm::forward` and `activation`, with the training path through the flex
+/// kernels ([`crate::flex::batch_norm_train`], the activation inside) when the `flex-kernels`
+/// feature is on.
+fn burn_forward<const D: usize>(
+    bn: &burn::nn::BatchNorm,
+    x: Tensor<D>,
+    activation: Activation,
+) -> Tensor<D> {
     #[cfg(feature = "flex-kernels")]
     if x.device().is_autodiff() && bn.training.is_enabled() {
         let [channels] = bn.gamma.dims();
@@ -366,8 +385,18 @@ fn burn_forward<const D: usize>(bn: &burn::nn::BatchNorm, x: Tensor<D>) -> Tenso
             x.dims()
         );
         let device = x.device();
-        let (y, mean, variance) =
-            crate::flex::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+        let kernel_activation = match activation {
+            Activation::Identity => crate::flex::Activation::Identity,
+            Activation::Relu => crate::flex::Activation::Relu,
+            Activation::Sigmoid => crate::flex::Activation::Sigmoid,
+        };
+        let (y, mean, variance) = crate::flex::batch_norm_train(
+            x,
+            bn.gamma.val(),
+            bn.beta.val(),
+            bn.epsilon,
+            kernel_activation,
+        );
         // The running statistics as Burn's layer keeps them (momentum-weighted, biased variance).
         let m = bn.momentum;
         let update = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
@@ -379,5 +408,5 @@ fn burn_forward<const D: usize>(bn: &burn::nn::BatchNorm, x: Tensor<D>) -> Tenso
         update(&bn.running_var, variance);
         return y;
     }
-    bn.forward(x)
+    activation.apply(bn.forward(x))
 }

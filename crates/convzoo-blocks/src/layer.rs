@@ -256,12 +256,23 @@ impl Sequential {
                     i += usize::from(activation != Activation::Identity);
                     Features::Maps(crate::conv::fused(c, bn, None, activation, m))
                 }
-                (Layer::BatchNorm(bn), Features::Maps(m))
-                    if crate::conv::fusing(&m, probe)
-                        && matches!(at(i + 1), Some(Layer::Relu(_))) =>
+                // Batch norm and the activation after it in one layer (in training the
+                // activation inside the kernel's passes, in inference ReLU in the affine pass).
+                (Layer::BatchNorm(bn), x)
+                    if !probe.is_on()
+                        && matches!(at(i + 1), Some(Layer::Relu(_) | Layer::Sigmoid(_))) =>
                 {
+                    let activation = match at(i + 1) {
+                        Some(Layer::Sigmoid(_)) => Activation::Sigmoid,
+                        _ => Activation::Relu,
+                    };
                     i += 2;
-                    Features::Maps(bn.forward_relu(m, true))
+                    match x {
+                        Features::Maps(m) => Features::Maps(bn.forward_activation(m, activation)),
+                        Features::Vectors(v) => {
+                            Features::Vectors(bn.forward_activation(v, activation))
+                        }
+                    }
                 }
                 (layer, x) => {
                     i += 1;

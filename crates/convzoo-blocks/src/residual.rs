@@ -99,7 +99,10 @@ impl Residual {
             };
             return crate::conv::fused(&self.conv2, Some(&self.bn2), Some(shortcut), Relu, y);
         }
-        let y = relu(self.bn1.forward(probe.conv(&self.conv1, x.clone())));
+        let y = probe.conv(&self.conv1, x.clone());
+        let y = self
+            .bn1
+            .forward_activation(y, crate::conv::Activation::Relu);
         let y = self.bn2.forward(probe.conv(&self.conv2, y));
         let shortcut = match &self.conv3 {
             Some(c) => probe.conv(c, x),

@@ -1,7 +1,8 @@
 //! [`batch_norm_train`]: training-mode batch norm from [`super::batch_norm_kernels`].
 
-use super::batch_norm_kernels::{self, BnShape};
+use super::batch_norm_kernels::{self, After, BnShape};
 use super::{flex_tensor, on_flex};
+use crate::epilogue::Activation;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -15,13 +16,14 @@ use burn::tensor::{DType, Shape, Tensor};
 /// Training-mode batch norm whose forward and backward passes are [`batch_norm_kernels`].
 #[backend_extension(Flex, Autodiff)]
 pub trait FlexBatchNorm: Backend {
-    /// Normalises `x` (`[N, C, ...]`, `f32`) with its own batch statistics; returns the output,
-    /// the per-channel mean and the biased variance.
+    /// Normalises `x` (`[N, C, ...]`, `f32`) with its own batch statistics and applies
+    /// `activation`; returns the output, the per-channel mean and the biased variance.
     fn batch_norm_train_fused(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         epsilon: f64,
+        activation: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
@@ -39,6 +41,7 @@ fn forward(
     gamma: &FlexTensor,
     beta: &FlexTensor,
     epsilon: f64,
+    activation: Activation,
 ) -> (FlexTensor, FlexTensor, FlexTensor) {
     let shape = x.shape();
     let channels = Shape::new([shape[1]]);
@@ -53,6 +56,7 @@ fn forward(
         gamma.storage(),
         beta.storage(),
         epsilon,
+        activation,
     );
     (
         flex_tensor(y, shape),
@@ -67,8 +71,9 @@ impl FlexBatchNorm for Flex {
         gamma: FlexTensor,
         beta: FlexTensor,
         epsilon: f64,
+        activation: Activation,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        forward(&x, &gamma, &beta, epsilon)
+        forward(&x, &gamma, &beta, epsilon, activation)
     }
 }
 
@@ -76,7 +81,17 @@ impl FlexBatchNorm for Flex {
 struct BatchNormBackward;
 
 impl Backward<Flex, 3> for BatchNormBackward {
-    type State = (NodeId, NodeId, FlexTensor, FlexTensor, f64);
+    /// `x`, `gamma`, the batch's mean and variance, epsilon, and the activation with the
+    /// forward output it needs (none for the identity).
+    type State = (
+        NodeId,
+        NodeId,
+        FlexTensor,
+        FlexTensor,
+        f64,
+        Activation,
+        Option<FlexTensor>,
+    );
 
     fn backward(
         self,
@@ -86,12 +101,17 @@ impl Backward<Flex, 3> for BatchNormBackward {
     ) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let dy: FlexTensor = grads.consume::<Flex>(&ops.node);
-        let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+        let (x_state, gamma_state, mean, variance, epsilon, activation, output) = ops.state;
         let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
         let gamma: FlexTensor = checkpointer.retrieve_node_output(gamma_state);
         let shape = x.shape();
         let channels = Shape::new([shape[1]]);
         let (x, gamma, dy) = (x.to_contiguous(), gamma.to_contiguous(), dy.to_contiguous());
+        let output = output.map(|y| y.to_contiguous());
+        let after = After {
+            activation,
+            output: output.as_ref().map_or(&[], |y| y.storage()),
+        };
         let (dx, dgamma, dbeta) = batch_norm_kernels::backward(
             &layout(&shape),
             x.storage(),
@@ -100,6 +120,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
             variance.storage(),
             epsilon,
             dy.storage(),
+            after,
         );
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, flex_tensor(dx, shape));
@@ -119,9 +140,15 @@ impl<C: CheckpointStrategy> FlexBatchNorm for Autodiff<Flex, C> {
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         epsilon: f64,
+        activation: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (y, mean, variance) =
-            forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
+        let (y, mean, variance) = forward(
+            x.primitive(),
+            gamma.primitive(),
+            beta.primitive(),
+            epsilon,
+            activation,
+        );
         let output = match BatchNormBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
@@ -136,6 +163,8 @@ impl<C: CheckpointStrategy> FlexBatchNorm for Autodiff<Flex, C> {
                     mean.clone(),
                     variance.clone(),
                     epsilon,
+                    activation,
+                    (activation != Activation::Identity).then(|| y.clone()),
                 );
                 prep.finish(state, y)
             }
@@ -145,24 +174,32 @@ impl<C: CheckpointStrategy> FlexBatchNorm for Autodiff<Flex, C> {
     }
 }
 
-/// Training-mode batch norm of `x` (`[N, C, ...]`): the output, the batch's per-channel mean and
-/// its biased variance, like [`burn::tensor::module::batch_norm_train`]; computed by
-/// [`batch_norm_kernels`] on flex with `f32`, by Burn otherwise.
+/// Training-mode batch norm of `x` (`[N, C, ...]`) followed by `activation`: the output, the
+/// batch's per-channel mean and its biased variance, like
+/// [`burn::tensor::module::batch_norm_train`] and the activation after it; computed by
+/// [`batch_norm_kernels`] in one pass each way on flex with `f32`, by Burn otherwise.
 pub fn batch_norm_train<const D: usize>(
     x: Tensor<D>,
     gamma: Tensor<1>,
     beta: Tensor<1>,
     epsilon: f64,
+    activation: Activation,
 ) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
     if x.dtype() != DType::F32 || gamma.dtype() != DType::F32 || !on_flex(&x.device()) {
         let r = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
-        return (r.output, r.mean, r.variance);
+        let y = match activation {
+            Activation::Identity => r.output,
+            Activation::Relu => burn::tensor::activation::relu(r.output),
+            Activation::Sigmoid => burn::tensor::activation::sigmoid(r.output),
+        };
+        return (y, r.mean, r.variance);
     }
     let (y, mean, variance) = <Dispatch as FlexBatchNorm>::batch_norm_train_fused(
         x.into_dispatch(),
         gamma.into_dispatch(),
         beta.into_dispatch(),
         epsilon,
+        activation,
     );
     (
         Tensor::from_dispatch(y),
@@ -182,7 +219,12 @@ mod tests {
         crate::testing::assert_close(what, &ours, &burns, tolerance);
     }
 
-    fn check<const D: usize>(shape: [usize; D], offset: f32, tracked_x: bool) {
+    fn check<const D: usize>(
+        shape: [usize; D],
+        offset: f32,
+        tracked_x: bool,
+        activation: Activation,
+    ) {
         let device = Device::flex().autodiff();
         let x0 =
             Tensor::<D>::random(shape, Distribution::Normal(0.0, 2.0), &device).add_scalar(offset);
@@ -198,11 +240,16 @@ mod tests {
             };
             let (g, b) = (g0.clone().require_grad(), b0.clone().require_grad());
             let (y, mean, var) = if ours {
-                batch_norm_train(x.clone(), g.clone(), b.clone(), 1e-5)
+                batch_norm_train(x.clone(), g.clone(), b.clone(), 1e-5, activation)
             } else {
                 let r =
                     burn::tensor::module::batch_norm_train(x.clone(), g.clone(), b.clone(), 1e-5);
-                (r.output, r.mean, r.variance)
+                let y = match activation {
+                    Activation::Identity => r.output,
+                    Activation::Relu => burn::tensor::activation::relu(r.output),
+                    Activation::Sigmoid => burn::tensor::activation::sigmoid(r.output),
+                };
+                (y, r.mean, r.variance)
             };
             // A loss with a nonlinearity, so that dx is not trivially zero.
             let grads = (y.clone() * weights.clone() + y.clone() * y.clone())
@@ -219,7 +266,7 @@ mod tests {
             )
         };
         let (ours, burns) = (run(true), run(false));
-        let case = format!("{shape:?} offset {offset}");
+        let case = format!("{shape:?} offset {offset} {activation:?}");
         assert_close(&format!("{case}: output"), ours.0, burns.0, 1e-5);
         assert_close(&format!("{case}: mean"), ours.1, burns.1, 1e-6);
         assert_close(&format!("{case}: variance"), ours.2, burns.2, 1e-5);
@@ -230,13 +277,18 @@ mod tests {
         assert_close(&format!("{case}: beta grad"), ours.5, burns.5, 1e-5);
     }
 
-    /// Output, statistics and gradients against Burn's `batch_norm_train` on flex.
+    /// Output, statistics and gradients against Burn's `batch_norm_train` on flex, alone and
+    /// followed by ReLU or a sigmoid, on every kernel path.
     #[test]
     fn matches_burns_batch_norm_train() {
-        Device::flex().seed(11);
-        check([8, 6, 12, 12], 0.0, false);
-        check([4, 16, 5, 7], 3.0, true);
-        check([32, 120], -2.0, true); // after a linear layer
-        check([2, 3, 1, 1], 0.5, true);
+        crate::testing::on_every_path(|| {
+            for activation in [Activation::Identity, Activation::Relu, Activation::Sigmoid] {
+                Device::flex().seed(11);
+                check([8, 6, 12, 12], 0.0, false, activation);
+                check([4, 16, 5, 7], 3.0, true, activation);
+                check([32, 120], -2.0, true, activation); // after a linear layer
+                check([2, 3, 1, 1], 0.5, true, activation);
+            }
+        });
     }
 }

@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use crate::epilogue::Activation;
+
 /// Layout of a batch-norm input: `[batch, channels, pixels]` (pixels = product of the rest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BnShape {
@@ -30,24 +32,38 @@ impl BnShape {
     }
 }
 
-/// `y[n, c, :] = x[n, c, :] * scale[c] + shift[c]`, samples in parallel.
-fn affine(s: &BnShape, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
+/// `y[n, c, :] = activation(x[n, c, :] * scale[c] + shift[c])`, samples in parallel.
+fn affine(
+    s: &BnShape,
+    x: &[f32],
+    scale: &[f32],
+    shift: &[f32],
+    activation: Activation,
+) -> Vec<f32> {
     let mut y = vec![0.0f32; x.len()];
     let sample = s.channels * s.pixels;
     y.par_chunks_mut(sample)
         .zip(x.par_chunks(sample))
-        .for_each(|(ys, xs)| affine_sample_isa(s, xs, scale, shift, ys));
+        .for_each(|(ys, xs)| {
+            affine_sample_isa(s, xs, scale, shift, ys);
+            match activation {
+                Activation::Identity => {}
+                Activation::Relu => crate::relu::relu_in_place(ys),
+                Activation::Sigmoid => crate::sigmoid::sigmoid_in_place(ys),
+            }
+        });
     y
 }
 
-/// Forward pass in training mode: the output and the batch's per-channel mean and biased
-/// variance.
+/// Forward pass in training mode, followed by `activation` in the same pass: the output and the
+/// batch's per-channel mean and biased variance.
 pub fn forward(
     s: &BnShape,
     x: &[f32],
     gamma: &[f32],
     beta: &[f32],
     epsilon: f64,
+    activation: Activation,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let count = s.count();
     // Shifted by the channel's first value so that E[x^2] - E[x]^2 does not cancel.
@@ -74,11 +90,23 @@ pub fn forward(
         scale.push(a as f32);
         shift.push((beta[c] as f64 - m * a) as f32);
     }
-    (affine(s, x, &scale, &shift), mean, variance)
+    (affine(s, x, &scale, &shift, activation), mean, variance)
+}
+
+/// What [`backward`] needs of an activation that followed the batch norm: which one, and the
+/// forward pass's output (after the activation).
+#[derive(Clone, Copy, Debug)]
+pub struct After<'a> {
+    /// The activation [`forward`] applied.
+    pub activation: Activation,
+    /// Its output; unread for [`Activation::Identity`].
+    pub output: &'a [f32],
 }
 
 /// Backward pass: the gradients of the input, `gamma` and `beta` from the output gradient `dy`
-/// and the forward pass's batch statistics.
+/// and the forward pass's batch statistics; `dy` is first taken back through the activation in
+/// `after`, value by value in the same passes.
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     s: &BnShape,
     x: &[f32],
@@ -87,7 +115,15 @@ pub fn backward(
     variance: &[f32],
     epsilon: f64,
     dy: &[f32],
+    after: After,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let activation = after.activation;
+    // Identity reads no output: `dy` stands in, of the right length.
+    let y = match activation {
+        Activation::Identity => dy,
+        _ => after.output,
+    };
+    assert_eq!(y.len(), dy.len(), "batch norm: the activation's output");
     let count = s.count();
     let inv_std: Vec<f64> = variance
         .iter()
@@ -98,7 +134,7 @@ pub fn backward(
         .into_par_iter()
         .map(|c| {
             let mut acc = [0.0f64; 2];
-            gradient_sums_isa(s, x, dy, c, mean[c], &mut acc);
+            gradient_sums_isa(s, [x, dy, y], activation, c, mean[c], &mut acc);
             acc
         })
         .collect::<Vec<_>>();
@@ -122,7 +158,10 @@ pub fn backward(
     let mut dx = vec![0.0f32; x.len()];
     dx.par_chunks_mut(sample)
         .zip(x.par_chunks(sample).zip(dy.par_chunks(sample)))
-        .for_each(|(out, (xs, ds))| input_grad_sample_isa(s, xs, ds, mean, &coef, out));
+        .zip(y.par_chunks(sample))
+        .for_each(|((out, (xs, ds)), ys)| {
+            input_grad_sample_isa(s, [xs, ds, ys], activation, mean, &coef, out)
+        });
     (dx, gamma_grad, beta_grad)
 }
 
@@ -162,21 +201,74 @@ crate::multiversion! {
         = shifted_sums;
 }
 
-/// `acc += [sum(dy), sum(dy (x - m))]` over channel `c` of every sample (as [`shifted_sums`]).
+/// `dy` taken back through activation `A` (0 identity, 1 ReLU, 2 sigmoid) given its output `y`.
 #[inline(always)]
-fn gradient_sums(s: &BnShape, x: &[f32], dy: &[f32], c: usize, m: f32, acc: &mut [f64; 2]) {
-    for (rx, rd) in s.channel(x, c).zip(s.channel(dy, c)) {
+fn through<const A: u8>(dy: f32, y: f32) -> f32 {
+    match A {
+        1 => {
+            if y > 0.0 {
+                dy
+            } else {
+                0.0
+            }
+        }
+        2 => dy * y * (1.0 - y),
+        _ => dy,
+    }
+}
+
+/// `A` of [`through`] for an activation.
+macro_rules! by_activation {
+    ($activation:expr, $f:ident($($arg:expr),*)) => {
+        match $activation {
+            Activation::Identity => $f::<0>($($arg),*),
+            Activation::Relu => $f::<1>($($arg),*),
+            Activation::Sigmoid => $f::<2>($($arg),*),
+        }
+    };
+}
+
+/// `acc += [sum(d), sum(d (x - m))]` over channel `c` of every sample, `d` being `dy` taken back
+/// through the activation (as [`shifted_sums`]); `[x, dy, y]`.
+#[inline(always)]
+fn gradient_sums(
+    s: &BnShape,
+    xdy: [&[f32]; 3],
+    activation: Activation,
+    c: usize,
+    m: f32,
+    acc: &mut [f64; 2],
+) {
+    by_activation!(activation, gradient_sums_with(s, xdy, c, m, acc))
+}
+
+#[inline(always)]
+fn gradient_sums_with<const A: u8>(
+    s: &BnShape,
+    [x, dy, y]: [&[f32]; 3],
+    c: usize,
+    m: f32,
+    acc: &mut [f64; 2],
+) {
+    let rows = s.channel(x, c).zip(s.channel(dy, c)).zip(s.channel(y, c));
+    for ((rx, rd), ry) in rows {
         let (mut sum, mut dot) = ([0.0f32; LANES], [0.0f32; LANES]);
-        let (cx, cd) = (rx.chunks_exact(LANES), rd.chunks_exact(LANES));
-        let (rest_x, rest_d) = (cx.remainder(), cd.remainder());
-        for (vx, vd) in cx.zip(cd) {
+        let (cx, cd, cy) = (
+            rx.chunks_exact(LANES),
+            rd.chunks_exact(LANES),
+            ry.chunks_exact(LANES),
+        );
+        let rest = (cx.remainder(), cd.remainder(), cy.remainder());
+        for ((vx, vd), vy) in cx.zip(cd).zip(cy) {
             for l in 0..LANES {
-                sum[l] += vd[l];
-                dot[l] += vd[l] * (vx[l] - m);
+                let d = through::<A>(vd[l], vy[l]);
+                sum[l] += d;
+                dot[l] += d * (vx[l] - m);
             }
         }
         let (mut a, mut b) = (sum.iter().sum::<f32>(), dot.iter().sum::<f32>());
-        for (&v, &d) in rest_x.iter().zip(rest_d) {
+        for ((&v, &d), &o) in rest.0.iter().zip(rest.1).zip(rest.2) {
+            let d = through::<A>(d, o);
             a += d;
             b += d * (v - m);
         }
@@ -187,8 +279,14 @@ fn gradient_sums(s: &BnShape, x: &[f32], dy: &[f32], c: usize, m: f32, acc: &mut
 
 crate::multiversion! {
     /// [`gradient_sums`] for the CPU's path.
-    fn gradient_sums_isa(s: &BnShape, x: &[f32], dy: &[f32], c: usize, m: f32, acc: &mut [f64; 2])
-        = gradient_sums;
+    fn gradient_sums_isa(
+        s: &BnShape,
+        xdy: [&[f32]; 3],
+        activation: Activation,
+        c: usize,
+        m: f32,
+        acc: &mut [f64; 2],
+    ) = gradient_sums;
 }
 
 /// One sample of [`affine`]: `ys[c, :] = xs[c, :] * scale[c] + shift[c]`.
@@ -209,13 +307,24 @@ crate::multiversion! {
         = affine_sample;
 }
 
-/// One sample of the input gradient: `out[c, :] = k dy + j (x - mean) + l` with `coef[c] = [k,
-/// j, l]`.
+/// One sample of the input gradient: `out[c, :] = k d + j (x - mean) + l` with `coef[c] = [k,
+/// j, l]` and `d` the output gradient taken back through the activation; `[x, dy, y]`.
 #[inline(always)]
 fn input_grad_sample(
     s: &BnShape,
-    xs: &[f32],
-    ds: &[f32],
+    xdy: [&[f32]; 3],
+    activation: Activation,
+    mean: &[f32],
+    coef: &[[f32; 3]],
+    out: &mut [f32],
+) {
+    by_activation!(activation, input_grad_sample_with(s, xdy, mean, coef, out))
+}
+
+#[inline(always)]
+fn input_grad_sample_with<const A: u8>(
+    s: &BnShape,
+    [xs, ds, ys]: [&[f32]; 3],
     mean: &[f32],
     coef: &[[f32; 3]],
     out: &mut [f32],
@@ -223,12 +332,12 @@ fn input_grad_sample(
     for (c, &[k, j, l]) in coef.iter().enumerate() {
         let m = mean[c];
         let range = c * s.pixels..(c + 1) * s.pixels;
-        for ((o, &v), &d) in out[range.clone()]
-            .iter_mut()
-            .zip(&xs[range.clone()])
-            .zip(&ds[range])
-        {
-            *o = k * d + j * (v - m) + l;
+        let inputs = xs[range.clone()]
+            .iter()
+            .zip(&ds[range.clone()])
+            .zip(&ys[range.clone()]);
+        for (o, ((&v, &d), &y)) in out[range].iter_mut().zip(inputs) {
+            *o = k * through::<A>(d, y) + j * (v - m) + l;
         }
     }
 }
@@ -237,8 +346,8 @@ crate::multiversion! {
     /// [`input_grad_sample`] for the CPU's path.
     fn input_grad_sample_isa(
         s: &BnShape,
-        xs: &[f32],
-        ds: &[f32],
+        xdy: [&[f32]; 3],
+        activation: Activation,
         mean: &[f32],
         coef: &[[f32; 3]],
         out: &mut [f32],
