@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 
 use crate::epilogue::Activation;
+use std::mem::MaybeUninit;
 
 /// Layout of a batch-norm input: `[batch, channels, pixels]` (pixels = product of the rest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,19 +41,23 @@ fn affine(
     shift: &[f32],
     activation: Activation,
 ) -> Vec<f32> {
-    let mut y = vec![0.0f32; x.len()];
     let sample = s.channels * s.pixels;
-    y.par_chunks_mut(sample)
-        .zip(x.par_chunks(sample))
-        .for_each(|(ys, xs)| {
-            affine_sample_isa(s, xs, scale, shift, ys);
-            match activation {
-                Activation::Identity => {}
-                Activation::Relu => crate::relu::relu_in_place(ys),
-                Activation::Sigmoid => crate::sigmoid::sigmoid_in_place(ys),
-            }
-        });
-    y
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        y.par_chunks_mut(sample)
+            .zip(x.par_chunks(sample))
+            .for_each(|(ys, xs)| {
+                affine_sample_isa(s, xs, scale, shift, ys);
+                // SAFETY: `affine_sample` wrote every channel of the sample.
+                let ys = unsafe { ys.assume_init_mut() };
+                match activation {
+                    Activation::Identity => {}
+                    Activation::Relu => crate::relu::relu_in_place(ys),
+                    Activation::Sigmoid => crate::sigmoid::sigmoid_in_place(ys),
+                }
+            })
+    };
+    // SAFETY: the samples cover the buffer and each is written in full.
+    unsafe { crate::uninit::written(x.len(), fill) }
 }
 
 /// Forward pass in training mode, followed by `activation` in the same pass: the output and the
@@ -65,6 +70,11 @@ pub fn forward(
     epsilon: f64,
     activation: Activation,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    assert_eq!(
+        x.len(),
+        s.batch * s.channels * s.pixels,
+        "batch norm: the input's shape"
+    );
     let count = s.count();
     // Shifted by the channel's first value so that E[x^2] - E[x]^2 does not cancel.
     let first: Vec<f32> = (0..s.channels).map(|c| x[c * s.pixels]).collect();
@@ -123,6 +133,12 @@ pub fn backward(
         Activation::Identity => dy,
         _ => after.output,
     };
+    assert_eq!(
+        x.len(),
+        s.batch * s.channels * s.pixels,
+        "batch norm: the input's shape"
+    );
+    assert_eq!(dy.len(), x.len(), "batch norm: the output gradient's shape");
     assert_eq!(y.len(), dy.len(), "batch norm: the activation's output");
     let count = s.count();
     let inv_std: Vec<f64> = variance
@@ -155,13 +171,16 @@ pub fn backward(
             [k as f32, j as f32, l as f32]
         })
         .collect();
-    let mut dx = vec![0.0f32; x.len()];
-    dx.par_chunks_mut(sample)
-        .zip(x.par_chunks(sample).zip(dy.par_chunks(sample)))
-        .zip(y.par_chunks(sample))
-        .for_each(|((out, (xs, ds)), ys)| {
-            input_grad_sample_isa(s, [xs, ds, ys], activation, mean, &coef, out)
-        });
+    let fill = |dx: &mut [MaybeUninit<f32>]| {
+        dx.par_chunks_mut(sample)
+            .zip(x.par_chunks(sample).zip(dy.par_chunks(sample)))
+            .zip(y.par_chunks(sample))
+            .for_each(|((out, (xs, ds)), ys)| {
+                input_grad_sample_isa(s, [xs, ds, ys], activation, mean, &coef, out)
+            })
+    };
+    // SAFETY: the samples cover the buffer and `input_grad_sample` writes each in full.
+    let dx = unsafe { crate::uninit::written(x.len(), fill) };
     (dx, gamma_grad, beta_grad)
 }
 
@@ -291,19 +310,31 @@ crate::multiversion! {
 
 /// One sample of [`affine`]: `ys[c, :] = xs[c, :] * scale[c] + shift[c]`.
 #[inline(always)]
-fn affine_sample(s: &BnShape, xs: &[f32], scale: &[f32], shift: &[f32], ys: &mut [f32]) {
+fn affine_sample(
+    s: &BnShape,
+    xs: &[f32],
+    scale: &[f32],
+    shift: &[f32],
+    ys: &mut [MaybeUninit<f32>],
+) {
     for c in 0..s.channels {
         let (a, b) = (scale[c], shift[c]);
         let range = c * s.pixels..(c + 1) * s.pixels;
         for (o, &v) in ys[range.clone()].iter_mut().zip(&xs[range]) {
-            *o = v * a + b;
+            o.write(v * a + b);
         }
     }
 }
 
 crate::multiversion! {
     /// [`affine_sample`] for the CPU's path.
-    fn affine_sample_isa(s: &BnShape, xs: &[f32], scale: &[f32], shift: &[f32], ys: &mut [f32])
+    fn affine_sample_isa(
+        s: &BnShape,
+        xs: &[f32],
+        scale: &[f32],
+        shift: &[f32],
+        ys: &mut [MaybeUninit<f32>],
+    )
         = affine_sample;
 }
 
@@ -316,7 +347,7 @@ fn input_grad_sample(
     activation: Activation,
     mean: &[f32],
     coef: &[[f32; 3]],
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
 ) {
     by_activation!(activation, input_grad_sample_with(s, xdy, mean, coef, out))
 }
@@ -327,7 +358,7 @@ fn input_grad_sample_with<const A: u8>(
     [xs, ds, ys]: [&[f32]; 3],
     mean: &[f32],
     coef: &[[f32; 3]],
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
 ) {
     for (c, &[k, j, l]) in coef.iter().enumerate() {
         let m = mean[c];
@@ -337,7 +368,7 @@ fn input_grad_sample_with<const A: u8>(
             .zip(&ds[range.clone()])
             .zip(&ys[range.clone()]);
         for (o, ((&v, &d), &y)) in out[range].iter_mut().zip(inputs) {
-            *o = k * through::<A>(d, y) + j * (v - m) + l;
+            o.write(k * through::<A>(d, y) + j * (v - m) + l);
         }
     }
 }
@@ -350,6 +381,6 @@ crate::multiversion! {
         activation: Activation,
         mean: &[f32],
         coef: &[[f32; 3]],
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
     ) = input_grad_sample;
 }

@@ -13,8 +13,9 @@ use rayon::prelude::*;
 
 pub use crate::epilogue::{Activation, Epilogue};
 use crate::im2col::{col2im, im2col};
-use crate::matmul::{Strided, gemm_into};
+use crate::matmul::{Strided, gemm_into, gemm_uninit};
 use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_partials};
+use std::mem::MaybeUninit;
 
 /// Geometry of a 2D convolution (groups 1, dilation 1) on contiguous NCHW tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,44 +277,54 @@ pub(crate) fn im2col_forward(
     let y_len = g.channels_out * pixels;
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
-    let mut y = vec![0.0f32; g.batch * y_len];
-    for_each_task(&mut y, y_len, g.batch, |start, end, y_task| {
-        let mut cols = cols_buffer(g, group);
-        let mut out = block_buffer(g, group);
-        for (n0, nb) in blocks(start, end, group) {
-            let ld = nb * pixels;
-            let cols = patches(g, x, n0, nb, &mut cols);
-            let dst: &mut [f32] = if nb > 1 {
-                &mut out[..g.channels_out * ld]
-            } else {
-                &mut y_task[(n0 - start) * y_len..][..y_len]
-            };
-            // dst[C_out, ld] = weight[C_out, rows] * cols[rows, ld]
-            gemm_into(
-                dst,
-                [g.channels_out, ld, rows],
-                false,
-                Strided::new(weight, rows, 1),
-                Strided::new(cols, ld, 1),
-                gemm_parallelism(g.batch),
-            );
-            for b in 0..nb {
-                let n = n0 + b;
-                let y_n = &mut y_task[(n - start) * y_len..][..y_len];
-                for o in 0..g.channels_out {
-                    let row = &mut y_n[o * pixels..(o + 1) * pixels];
-                    if nb > 1 {
-                        row.copy_from_slice(&out[o * ld + b * pixels..][..pixels]);
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        for_each_task(y, y_len, g.batch, |start, end, y_task| {
+            let mut cols = cols_buffer(g, group);
+            let mut out = block_buffer(g, group);
+            for (n0, nb) in blocks(start, end, group) {
+                let ld = nb * pixels;
+                let cols = patches(g, x, n0, nb, &mut cols);
+                let weight = Strided::new(weight, rows, 1);
+                let cols = Strided::new(cols, ld, 1);
+                let parallelism = gemm_parallelism(g.batch);
+                // [C_out, ld] = weight[C_out, rows] * cols[rows, ld]: one sample straight into
+                // the output, several into the block's buffer first.
+                if nb == 1 {
+                    let dst = &mut y_task[(n0 - start) * y_len..][..y_len];
+                    gemm_uninit(dst, [g.channels_out, ld, rows], weight, cols, parallelism);
+                } else {
+                    let dst = &mut out[..g.channels_out * ld];
+                    gemm_into(
+                        dst,
+                        [g.channels_out, ld, rows],
+                        false,
+                        weight,
+                        cols,
+                        parallelism,
+                    );
+                }
+                for b in 0..nb {
+                    let n = n0 + b;
+                    let y_n = &mut y_task[(n - start) * y_len..][..y_len];
+                    for o in 0..g.channels_out {
+                        let row = &mut y_n[o * pixels..(o + 1) * pixels];
+                        if nb > 1 {
+                            row.write_copy_of_slice(&out[o * ld + b * pixels..][..pixels]);
+                        }
+                        // SAFETY: written by the gemm (one sample) or the copy above.
+                        let row = unsafe { row.assume_init_mut() };
+                        let res = epilogue
+                            .residual
+                            .map(|r| &r[n * y_len + o * pixels..][..pixels]);
+                        epilogue.apply(row, o, res);
                     }
-                    let res = epilogue
-                        .residual
-                        .map(|r| &r[n * y_len + o * pixels..][..pixels]);
-                    epilogue.apply(row, o, res);
                 }
             }
-        }
-    });
-    y
+        })
+    };
+    // SAFETY: the tasks cover the batch, and each sample is written in full: by its gemm or by
+    // the copies out of its block's.
+    unsafe { crate::uninit::written(g.batch * y_len, fill) }
 }
 
 /// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)

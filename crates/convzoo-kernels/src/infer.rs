@@ -13,6 +13,7 @@ use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, bac
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Whether the inference-only fused operations apply to `x`: the kernels are [`enabled`], `x` is
 /// an `f32` tensor on flex without autodiff (so nothing can need its gradient).
@@ -143,31 +144,41 @@ pub fn channel_affine_values(
 ) -> Vec<f32> {
     let channels = scale.len();
     assert!(shift.len() == channels && rest > 0 && x.len().is_multiple_of(channels * rest));
-    let mut y = vec![0.0f32; x.len()];
     let chunk_rows = (1usize << 15).div_ceil(rest);
-    y.par_chunks_mut(chunk_rows * rest)
-        .zip(x.par_chunks(chunk_rows * rest))
-        .enumerate()
-        .for_each(|(t, (out, xs))| {
-            for (r, (o, v)) in out.chunks_mut(rest).zip(xs.chunks(rest)).enumerate() {
-                let c = (t * chunk_rows + r) % channels;
-                affine_row(o, v, scale[c], shift[c], relu);
-            }
-        });
-    y
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        y.par_chunks_mut(chunk_rows * rest)
+            .zip(x.par_chunks(chunk_rows * rest))
+            .enumerate()
+            .for_each(|(t, (out, xs))| {
+                for (r, (o, v)) in out.chunks_mut(rest).zip(xs.chunks(rest)).enumerate() {
+                    let c = (t * chunk_rows + r) % channels;
+                    affine_row_isa(o, v, scale[c], shift[c], relu);
+                }
+            })
+    };
+    // SAFETY: the chunks of `y` and `x` pair up over the whole length, and each row of `rest`
+    // values is written in full by `affine_row`.
+    unsafe { crate::uninit::written(x.len(), fill) }
 }
 
 #[inline(always)]
-fn affine_row(out: &mut [f32], x: &[f32], a: f32, b: f32, relu: bool) {
+fn affine_row(out: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool) {
+    assert_eq!(out.len(), x.len());
     if relu {
         for (o, v) in out.iter_mut().zip(x) {
-            *o = crate::relu::relu_value(v * a + b);
+            o.write(crate::relu::relu_value(v * a + b));
         }
     } else {
         for (o, v) in out.iter_mut().zip(x) {
-            *o = v * a + b;
+            o.write(v * a + b);
         }
     }
+}
+
+crate::multiversion! {
+    /// [`affine_row`] for the CPU's path.
+    fn affine_row_isa(out: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool)
+        = affine_row;
 }
 
 /// `activation(conv2d(x, weight) * scale + shift + residual)`, per output channel (`scale` and

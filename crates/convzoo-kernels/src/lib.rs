@@ -55,6 +55,7 @@ mod relu;
 mod sigmoid;
 mod taps;
 mod tasks;
+mod uninit;
 mod winograd;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};

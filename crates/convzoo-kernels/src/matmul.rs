@@ -1,6 +1,8 @@
 //! [`gemm_into`]: one call of the `gemm` crate on row-major or transposed operands, with the
 //! bounds checked before the unsafe call.
 
+use std::mem::MaybeUninit;
+
 /// A matrix operand of [`gemm_into`]: element `(r, c)` is `values[r * row + c * col]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Strided<'a> {
@@ -44,15 +46,68 @@ pub(crate) fn gemm_rows(
     parallelism: gemm::Parallelism,
 ) {
     assert!(dst_row >= n && Strided::new(dst, dst_row, 1).holds(m, n));
+    // SAFETY: `dst` holds the `m x n` matrix with rows `dst_row` apart (asserted).
+    unsafe {
+        gemm_raw(
+            dst.as_mut_ptr(),
+            dst_row,
+            [m, n, k],
+            accumulate,
+            lhs,
+            rhs,
+            parallelism,
+        )
+    }
+}
+
+/// [`gemm_into`] (not accumulating) into an uninitialised `dst` of at least `m n` values, all
+/// of which it writes.
+pub(crate) fn gemm_uninit(
+    dst: &mut [MaybeUninit<f32>],
+    [m, n, k]: [usize; 3],
+    lhs: Strided,
+    rhs: Strided,
+    parallelism: gemm::Parallelism,
+) {
+    assert!(dst.len() >= m * n && k > 0);
+    // SAFETY: `dst` holds the row-major `m x n` matrix (asserted), and gemm without
+    // accumulation only writes it (every value: the depth `k` is not zero).
+    unsafe {
+        gemm_raw(
+            dst.as_mut_ptr().cast(),
+            n,
+            [m, n, k],
+            false,
+            lhs,
+            rhs,
+            parallelism,
+        )
+    }
+}
+
+/// The `gemm` crate's call.
+///
+/// # Safety
+/// `dst` must be valid for writes (and, with `accumulate`, reads) of an `m x n` matrix whose rows
+/// are `dst_row >= n` values apart.
+unsafe fn gemm_raw(
+    dst: *mut f32,
+    dst_row: usize,
+    [m, n, k]: [usize; 3],
+    accumulate: bool,
+    lhs: Strided,
+    rhs: Strided,
+    parallelism: gemm::Parallelism,
+) {
     assert!(lhs.holds(m, k) && rhs.holds(k, n));
-    // SAFETY: the assertions keep every index gemm reads or writes inside its slice, and the
-    // destination's rows do not overlap.
+    // SAFETY: the assertion keeps every index gemm reads inside the operands, the caller's
+    // contract every index it writes inside `dst`, and the destination's rows do not overlap.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             dst_row as isize,
             accumulate,

@@ -13,7 +13,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor};
-use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Values per rayon task.
 const CHUNK: usize = 1 << 15;
@@ -25,15 +25,16 @@ pub(crate) fn relu_value(v: f32) -> f32 {
 }
 
 #[inline(always)]
-fn relu_chunk(out: &mut [f32], xs: &[f32]) {
+fn relu_chunk(out: &mut [MaybeUninit<f32>], xs: &[f32]) {
+    assert_eq!(out.len(), xs.len());
     for (o, &v) in out.iter_mut().zip(xs) {
-        *o = relu_value(v);
+        o.write(relu_value(v));
     }
 }
 
 crate::multiversion! {
     /// [`relu_chunk`] for the CPU's path.
-    fn relu_chunk_isa(out: &mut [f32], xs: &[f32]) = relu_chunk;
+    fn relu_chunk_isa(out: &mut [MaybeUninit<f32>], xs: &[f32]) = relu_chunk;
 }
 
 #[inline(always)]
@@ -49,33 +50,35 @@ crate::multiversion! {
 }
 
 #[inline(always)]
-fn grad_chunk(out: &mut [f32], ys: &[f32], ds: &[f32]) {
+fn grad_chunk(out: &mut [MaybeUninit<f32>], ys: &[f32], ds: &[f32]) {
+    assert!(out.len() == ys.len() && out.len() == ds.len());
     for ((o, &y), &d) in out.iter_mut().zip(ys).zip(ds) {
-        *o = if y > 0.0 { d } else { 0.0 };
+        o.write(if y > 0.0 { d } else { 0.0 });
     }
 }
 
 crate::multiversion! {
     /// [`grad_chunk`] for the CPU's path.
-    fn grad_chunk_isa(out: &mut [f32], ys: &[f32], ds: &[f32]) = grad_chunk;
+    fn grad_chunk_isa(out: &mut [MaybeUninit<f32>], ys: &[f32], ds: &[f32]) = grad_chunk;
 }
 
 /// `max(x, 0)` over a slice.
 pub fn relu_values(x: &[f32]) -> Vec<f32> {
-    let mut y = vec![0.0f32; x.len()];
-    y.par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK))
-        .for_each(|(out, xs)| relu_chunk_isa(out, xs));
-    y
+    let fill =
+        |k: usize, out: &mut [MaybeUninit<f32>]| relu_chunk_isa(out, &x[k * CHUNK..][..out.len()]);
+    // SAFETY: `relu_chunk` writes every element of its chunk.
+    unsafe { crate::uninit::written_in_chunks(x.len(), CHUNK, fill) }
 }
 
 /// The ReLU's input gradient from its output `y`: `dy` where `y > 0`, else 0.
 pub fn relu_grad(y: &[f32], dy: &[f32]) -> Vec<f32> {
-    let mut dx = vec![0.0f32; y.len()];
-    dx.par_chunks_mut(CHUNK)
-        .zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
-        .for_each(|(out, (ys, ds))| grad_chunk_isa(out, ys, ds));
-    dx
+    assert_eq!(y.len(), dy.len());
+    let fill = |k: usize, out: &mut [MaybeUninit<f32>]| {
+        let at = k * CHUNK..k * CHUNK + out.len();
+        grad_chunk_isa(out, &y[at.clone()], &dy[at])
+    };
+    // SAFETY: `grad_chunk` writes every element of its chunk.
+    unsafe { crate::uninit::written_in_chunks(y.len(), CHUNK, fill) }
 }
 
 /// The ReLU computed by [`relu_values`], its gradient by [`relu_grad`].

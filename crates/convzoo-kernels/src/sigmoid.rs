@@ -16,7 +16,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor};
-use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Values per rayon task.
 const CHUNK: usize = 1 << 14;
@@ -51,11 +51,12 @@ fn exp_clamped(t: f32) -> f32 {
 }
 
 #[inline(always)]
-fn sigmoid_chunk(out: &mut [f32], xs: &[f32]) {
+fn sigmoid_chunk(out: &mut [MaybeUninit<f32>], xs: &[f32]) {
+    assert_eq!(out.len(), xs.len());
     for (o, &v) in out.iter_mut().zip(xs) {
         let s = 1.0 / (1.0 + exp_clamped(-v));
         // Below -87 the true value is under f32's normal range: 0, not a subnormal.
-        *o = if v < -87.0 { 0.0 } else { s };
+        o.write(if v < -87.0 { 0.0 } else { s });
     }
 }
 
@@ -75,37 +76,40 @@ crate::multiversion! {
 
 crate::multiversion! {
     /// [`sigmoid_chunk`] for the CPU's path.
-    fn sigmoid_chunk_isa(out: &mut [f32], xs: &[f32]) = sigmoid_chunk;
+    fn sigmoid_chunk_isa(out: &mut [MaybeUninit<f32>], xs: &[f32]) = sigmoid_chunk;
 }
 
 #[inline(always)]
-fn grad_chunk(out: &mut [f32], ss: &[f32], ds: &[f32]) {
+fn grad_chunk(out: &mut [MaybeUninit<f32>], ss: &[f32], ds: &[f32]) {
+    assert!(out.len() == ss.len() && out.len() == ds.len());
     for ((o, &v), &d) in out.iter_mut().zip(ss).zip(ds) {
-        *o = d * v * (1.0 - v);
+        o.write(d * v * (1.0 - v));
     }
 }
 
 crate::multiversion! {
     /// [`grad_chunk`] for the CPU's path.
-    fn grad_chunk_isa(out: &mut [f32], ss: &[f32], ds: &[f32]) = grad_chunk;
+    fn grad_chunk_isa(out: &mut [MaybeUninit<f32>], ss: &[f32], ds: &[f32]) = grad_chunk;
 }
 
 /// `1 / (1 + exp(-x))` over a slice.
 pub fn sigmoid_values(x: &[f32]) -> Vec<f32> {
-    let mut s = vec![0.0f32; x.len()];
-    s.par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK))
-        .for_each(|(out, xs)| sigmoid_chunk_isa(out, xs));
-    s
+    let fill = |k: usize, out: &mut [MaybeUninit<f32>]| {
+        sigmoid_chunk_isa(out, &x[k * CHUNK..][..out.len()])
+    };
+    // SAFETY: `sigmoid_chunk` writes every element of its chunk.
+    unsafe { crate::uninit::written_in_chunks(x.len(), CHUNK, fill) }
 }
 
 /// `dy * s * (1 - s)` over slices.
 pub fn sigmoid_grad(s: &[f32], dy: &[f32]) -> Vec<f32> {
-    let mut dx = vec![0.0f32; s.len()];
-    dx.par_chunks_mut(CHUNK)
-        .zip(s.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
-        .for_each(|(out, (ss, ds))| grad_chunk_isa(out, ss, ds));
-    dx
+    assert_eq!(s.len(), dy.len());
+    let fill = |k: usize, out: &mut [MaybeUninit<f32>]| {
+        let at = k * CHUNK..k * CHUNK + out.len();
+        grad_chunk_isa(out, &s[at.clone()], &dy[at])
+    };
+    // SAFETY: `grad_chunk` writes every element of its chunk.
+    unsafe { crate::uninit::written_in_chunks(s.len(), CHUNK, fill) }
 }
 
 /// The logistic sigmoid computed by [`sigmoid_values`], its gradient by [`sigmoid_grad`].

@@ -31,11 +31,11 @@ pub(crate) fn blocks(
 
 /// Runs `work(start, end, chunk)` in parallel for each task's samples `start..end` of a batch
 /// ([`per_task`] samples a task), `chunk` being their part of `out` (`sample` values each).
-pub(crate) fn for_each_task(
-    out: &mut [f32],
+pub(crate) fn for_each_task<T: Send>(
+    out: &mut [T],
     sample: usize,
     batch: usize,
-    work: impl Fn(usize, usize, &mut [f32]) + Sync + Send,
+    work: impl Fn(usize, usize, &mut [T]) + Sync + Send,
 ) {
     let task = per_task(batch);
     out.par_chunks_mut(task * sample)
