@@ -87,8 +87,21 @@ impl DenseBlock {
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
         self.net.layers.iter().fold(x, |x, unit| {
             let y = unit.forward_maps(x.clone(), probe);
-            Tensor::cat(vec![x, y], 1)
+            cat_channels(x, y)
         })
+    }
+}
+
+/// `x` and `y` concatenated along the channels: samples copied in parallel on flex with the
+/// `flex-kernels` feature ([`crate::flex::cat_channels`]), Burn's `Tensor::cat` otherwise.
+fn cat_channels(x: Tensor<4>, y: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    {
+        crate::flex::cat_channels(x, y)
+    }
+    #[cfg(not(feature = "flex-kernels"))]
+    {
+        Tensor::cat(vec![x, y], 1)
     }
 }
 

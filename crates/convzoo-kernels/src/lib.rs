@@ -42,6 +42,7 @@
 mod avg_pool;
 mod batch_norm;
 pub mod batch_norm_kernels;
+mod cat;
 mod conv;
 pub mod conv_kernels;
 pub mod cpu;
@@ -60,6 +61,7 @@ mod winograd;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
 pub use batch_norm::{FlexBatchNorm, batch_norm_train};
+pub use cat::{FlexCat, cat_channels, cat_values};
 pub use conv::{FlexConv, conv2d};
 pub use conv_kernels::Activation;
 pub use cpu::{Isa, KERNELS_ENV, isa, set_isa};
