@@ -344,37 +344,43 @@ pub(crate) fn im2col_input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) ->
     let x_len = g.input_len();
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
-    let mut dx = vec![0.0f32; g.batch * x_len];
-    for_each_task(&mut dx, x_len, g.batch, |start, end, dx_task| {
-        let mut cols = cols_buffer(g, group);
-        let mut dy_buf = block_buffer(g, group);
-        for (n0, nb) in blocks(start, end, group) {
-            let ld = nb * pixels;
-            let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
-            // A pointwise convolution's patch matrix is the sample: no col2im.
-            let direct = nb == 1 && g.is_pointwise();
-            let dst: &mut [f32] = if direct {
-                &mut dx_task[(n0 - start) * x_len..][..x_len]
-            } else {
-                &mut cols
-            };
-            // dst[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
-            gemm_into(
-                dst,
-                [rows, ld, g.channels_out],
-                false,
-                Strided::new(weight, 1, rows),
-                Strided::new(dy_block, ld, 1),
-                gemm_parallelism(g.batch),
-            );
-            if direct {
-                continue;
+    let fill = |dx: &mut [MaybeUninit<f32>]| {
+        for_each_task(dx, x_len, g.batch, |start, end, dx_task| {
+            // Zeroed by each task, in parallel, for col2im to add onto.
+            dx_task.fill(MaybeUninit::new(0.0));
+            // SAFETY: every value was just written.
+            let dx_task = unsafe { dx_task.assume_init_mut() };
+            let mut cols = cols_buffer(g, group);
+            let mut dy_buf = block_buffer(g, group);
+            for (n0, nb) in blocks(start, end, group) {
+                let ld = nb * pixels;
+                let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
+                // A pointwise convolution's patch matrix is the sample: no col2im.
+                let direct = nb == 1 && g.is_pointwise();
+                let dst: &mut [f32] = if direct {
+                    &mut dx_task[(n0 - start) * x_len..][..x_len]
+                } else {
+                    &mut cols
+                };
+                // dst[rows, ld] = weight^T[rows, C_out] * dy_block[C_out, ld]
+                gemm_into(
+                    dst,
+                    [rows, ld, g.channels_out],
+                    false,
+                    Strided::new(weight, 1, rows),
+                    Strided::new(dy_block, ld, 1),
+                    gemm_parallelism(g.batch),
+                );
+                if direct {
+                    continue;
+                }
+                for b in 0..nb {
+                    let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
+                    col2im(g, &mut cols[b * pixels..], ld, dx_n);
+                }
             }
-            for b in 0..nb {
-                let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
-                col2im(g, &mut cols[b * pixels..], ld, dx_n);
-            }
-        }
-    });
-    dx
+        });
+    };
+    // SAFETY: every task zeroes its samples before anything else.
+    unsafe { crate::uninit::written(g.batch * x_len, fill) }
 }

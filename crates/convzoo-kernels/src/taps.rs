@@ -10,6 +10,7 @@
 //! without packing it (DenseNet's 32-channel 3x3 convolutions).
 
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 use crate::conv_kernels::{ConvGeometry, Epilogue};
 use crate::matmul::{Strided, gemm_into, gemm_rows};
@@ -115,43 +116,47 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     let (rows, taps) = (g.patch_rows(), g.kernel[0] * g.kernel[1]);
     let [ho, wo] = g.output();
     let y_len = g.channels_out * ho * wo;
-    let mut y = vec![0.0f32; g.batch * y_len];
-    for_each_task(&mut y, y_len, g.batch, |start, end, y_task| {
-        let mut xp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
-        let mut out = vec![0.0f32; g.channels_out * grid.group * grid.plane];
-        for (n0, nb) in blocks(start, end, grid.group) {
-            let (ld, span) = (nb * grid.plane, grid.span(g, nb));
-            pad_input(g, &grid, x, n0, nb, &mut xp);
-            for tap in 0..taps {
-                // out[C_out, span] (+)= weight[:, :, tap] [C_out, C_in] * x_p shifted
-                gemm_rows(
-                    &mut out,
-                    ld,
-                    [g.channels_out, span, g.channels_in],
-                    tap > 0,
-                    Strided::new(&weight[tap..], rows, taps),
-                    Strided::new(&xp[grid.shift(g, tap)..], ld, 1),
-                    gemm_parallelism(g.batch),
-                );
-            }
-            for b in 0..nb {
-                let n = n0 + b;
-                let y_n = &mut y_task[(n - start) * y_len..][..y_len];
-                for o in 0..g.channels_out {
-                    let plane = &mut y_n[o * ho * wo..][..ho * wo];
-                    let src = &out[o * ld + b * grid.plane..];
-                    for r in 0..ho {
-                        plane[r * wo..][..wo].copy_from_slice(&src[r * grid.wp..][..wo]);
+    let fill = |y: &mut [MaybeUninit<f32>]| {
+        for_each_task(y, y_len, g.batch, |start, end, y_task| {
+            let mut xp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
+            let mut out = vec![0.0f32; g.channels_out * grid.group * grid.plane];
+            for (n0, nb) in blocks(start, end, grid.group) {
+                let (ld, span) = (nb * grid.plane, grid.span(g, nb));
+                pad_input(g, &grid, x, n0, nb, &mut xp);
+                for tap in 0..taps {
+                    // out[C_out, span] (+)= weight[:, :, tap] [C_out, C_in] * x_p shifted
+                    gemm_rows(
+                        &mut out,
+                        ld,
+                        [g.channels_out, span, g.channels_in],
+                        tap > 0,
+                        Strided::new(&weight[tap..], rows, taps),
+                        Strided::new(&xp[grid.shift(g, tap)..], ld, 1),
+                        gemm_parallelism(g.batch),
+                    );
+                }
+                for b in 0..nb {
+                    let n = n0 + b;
+                    let y_n = &mut y_task[(n - start) * y_len..][..y_len];
+                    for o in 0..g.channels_out {
+                        let plane = &mut y_n[o * ho * wo..][..ho * wo];
+                        let src = &out[o * ld + b * grid.plane..];
+                        for r in 0..ho {
+                            plane[r * wo..][..wo].write_copy_of_slice(&src[r * grid.wp..][..wo]);
+                        }
+                        // SAFETY: every row of the plane was just written.
+                        let plane = unsafe { plane.assume_init_mut() };
+                        let res = epilogue
+                            .residual
+                            .map(|r| &r[n * y_len + o * ho * wo..][..ho * wo]);
+                        epilogue.apply(plane, o, res);
                     }
-                    let res = epilogue
-                        .residual
-                        .map(|r| &r[n * y_len + o * ho * wo..][..ho * wo]);
-                    epilogue.apply(plane, o, res);
                 }
             }
-        }
-    });
-    y
+        });
+    };
+    // SAFETY: the tasks cover the batch and every output plane is written row by row.
+    unsafe { crate::uninit::written(g.batch * y_len, fill) }
 }
 
 /// Weight gradient `[C_out, C_in k_h k_w]` of a stride-1 convolution (as
@@ -206,39 +211,41 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let [h, w] = g.input;
     let [(pt, _), (pl, _)] = g.padding;
     let x_len = g.input_len();
-    let mut dx = vec![0.0f32; g.batch * x_len];
-    for_each_task(&mut dx, x_len, g.batch, |start, end, dx_task| {
-        let mut dxp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
-        let mut dyg = vec![0.0f32; g.channels_out * grid.group * grid.plane];
-        for (n0, nb) in blocks(start, end, grid.group) {
-            let (ld, span) = (nb * grid.plane, grid.span(g, nb));
-            grid_dy(g, &grid, dy, n0, nb, &mut dyg);
-            dxp[..g.channels_in * ld].fill(0.0);
-            for tap in 0..taps {
-                // dx_p shifted [C_in, span] += weight[:, :, tap]^T [C_in, C_out] * dy_grid
-                gemm_rows(
-                    &mut dxp[grid.shift(g, tap)..],
-                    ld,
-                    [g.channels_in, span, g.channels_out],
-                    true,
-                    Strided::new(&weight[tap..], taps, rows),
-                    Strided::new(&dyg, ld, 1),
-                    gemm_parallelism(g.batch),
-                );
-            }
-            for b in 0..nb {
-                let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
-                for c in 0..g.channels_in {
-                    let src = &dxp[c * ld + b * grid.plane..];
-                    for r in 0..h {
-                        dx_n[(c * h + r) * w..][..w]
-                            .copy_from_slice(&src[(r + pt) * grid.wp + pl..][..w]);
+    let fill = |dx: &mut [MaybeUninit<f32>]| {
+        for_each_task(dx, x_len, g.batch, |start, end, dx_task| {
+            let mut dxp = vec![0.0f32; g.channels_in * grid.group * grid.plane];
+            let mut dyg = vec![0.0f32; g.channels_out * grid.group * grid.plane];
+            for (n0, nb) in blocks(start, end, grid.group) {
+                let (ld, span) = (nb * grid.plane, grid.span(g, nb));
+                grid_dy(g, &grid, dy, n0, nb, &mut dyg);
+                dxp[..g.channels_in * ld].fill(0.0);
+                for tap in 0..taps {
+                    // dx_p shifted [C_in, span] += weight[:, :, tap]^T [C_in, C_out] * dy_grid
+                    gemm_rows(
+                        &mut dxp[grid.shift(g, tap)..],
+                        ld,
+                        [g.channels_in, span, g.channels_out],
+                        true,
+                        Strided::new(&weight[tap..], taps, rows),
+                        Strided::new(&dyg, ld, 1),
+                        gemm_parallelism(g.batch),
+                    );
+                }
+                for b in 0..nb {
+                    let dx_n = &mut dx_task[(n0 + b - start) * x_len..][..x_len];
+                    for c in 0..g.channels_in {
+                        let src = &dxp[c * ld + b * grid.plane..];
+                        for r in 0..h {
+                            dx_n[(c * h + r) * w..][..w]
+                                .write_copy_of_slice(&src[(r + pt) * grid.wp + pl..][..w]);
+                        }
                     }
                 }
             }
-        }
-    });
-    dx
+        });
+    };
+    // SAFETY: the tasks cover the batch and every row of every input plane is written.
+    unsafe { crate::uninit::written(g.batch * x_len, fill) }
 }
 
 #[cfg(test)]
