@@ -80,18 +80,14 @@ fn same_width_rows(
     [ph, pw]: [usize; 2],
     [lo, hi]: [usize; 2],
 ) {
-    // Output rows whose input row `oh + i - ph` lies inside `[0, h_in)`.
-    let oh_lo = ph.saturating_sub(i).min(h_out);
-    let oh_hi = (h_in + ph).saturating_sub(i).clamp(oh_lo, h_out);
-    if oh_lo == oh_hi || lo == hi {
+    let Some(span) = SameWidth::new([h_in, w], h_out, [i, j], [ph, pw], [lo, hi]) else {
         row[..h_out * w].fill(0.0);
         return;
-    }
+    };
+    let SameWidth { oh_lo, oh_hi, .. } = span;
     row[..oh_lo * w].fill(0.0);
     row[oh_hi * w..h_out * w].fill(0.0);
-    let (d0, d1) = (oh_lo * w + lo, (oh_hi - 1) * w + hi);
-    let s0 = (oh_lo + i - ph) * w + lo + j - pw;
-    row[d0..d1].copy_from_slice(&plane[s0..s0 + (d1 - d0)]);
+    row[span.dst()].copy_from_slice(&plane[span.src()]);
     for oh in oh_lo..oh_hi {
         let out_row = &mut row[oh * w..(oh + 1) * w];
         out_row[..lo].fill(0.0);
@@ -156,19 +152,63 @@ fn same_width_add(
     [ph, pw]: [usize; 2],
     [lo, hi]: [usize; 2],
 ) {
-    let oh_lo = ph.saturating_sub(i).min(h_out);
-    let oh_hi = (h_in + ph).saturating_sub(i).clamp(oh_lo, h_out);
-    if oh_lo == oh_hi {
+    let Some(span) = SameWidth::new([h_in, w], h_out, [i, j], [ph, pw], [lo, hi]) else {
         return;
-    }
-    for oh in oh_lo..oh_hi {
+    };
+    for oh in span.oh_lo..span.oh_hi {
         let out_row = &mut row[oh * w..(oh + 1) * w];
         zero_few(&mut out_row[..lo]);
         zero_few(&mut out_row[hi..]);
     }
-    let (d0, d1) = (oh_lo * w + lo, (oh_hi - 1) * w + hi);
-    let s0 = (oh_lo + i - ph) * w + lo + j - pw;
-    add_isa(&mut plane[s0..s0 + (d1 - d0)], &row[d0..d1]);
+    add_isa(&mut plane[span.src()], &row[span.dst()]);
+}
+
+/// Where one patch-matrix row meets its input plane for stride 1 and an output as wide as the
+/// input: the output rows `oh_lo..oh_hi` whose input row lies inside the plane, and the one
+/// contiguous run of the row (`dst`) and of the plane (`src`) that they map onto each other.
+struct SameWidth {
+    oh_lo: usize,
+    oh_hi: usize,
+    /// First value of the run in the row, and its length.
+    d0: usize,
+    len: usize,
+    /// First value of the run in the plane.
+    s0: usize,
+}
+
+impl SameWidth {
+    /// `None` when no output pixel reads inside the plane.
+    fn new(
+        [h_in, w]: [usize; 2],
+        h_out: usize,
+        [i, j]: [usize; 2],
+        [ph, pw]: [usize; 2],
+        [lo, hi]: [usize; 2],
+    ) -> Option<Self> {
+        // Output rows whose input row `oh + i - ph` lies inside `[0, h_in)`.
+        let oh_lo = ph.saturating_sub(i).min(h_out);
+        let oh_hi = (h_in + ph).saturating_sub(i).clamp(oh_lo, h_out);
+        if oh_lo == oh_hi || lo == hi {
+            return None;
+        }
+        let (d0, d1) = (oh_lo * w + lo, (oh_hi - 1) * w + hi);
+        let s0 = (oh_lo + i - ph) * w + lo + j - pw;
+        Some(Self {
+            oh_lo,
+            oh_hi,
+            d0,
+            len: d1 - d0,
+            s0,
+        })
+    }
+
+    fn dst(&self) -> std::ops::Range<usize> {
+        self.d0..self.d0 + self.len
+    }
+
+    fn src(&self) -> std::ops::Range<usize> {
+        self.s0..self.s0 + self.len
+    }
 }
 
 #[inline(always)]
