@@ -12,9 +12,14 @@
 //! 10^7 (measured in the test, per model): deep batch-norm models on four images (ResNet-34,
 //! GoogLeNet with batch norm) move their first-step gradients by a few 1e-3 and their five-step
 //! weights by 1e-3 to 0.3 from that change alone, so a tighter limit could not tell a backend
-//! error from their own chaos. The list always holds `flex-burn-ops`: flex with
-//! the kernels switched off (`convzoo_blocks::flex::set_enabled`), so that even the default
-//! flex-only build checks the kernels against Burn's own operations on every model.
+//! error from their own chaos. A model over a limit is drawn again (other weights and inputs)
+//! and fails only if it is over on that draw too: a ReLU input within rounding of zero takes the
+//! other branch on another backend, a discrete difference that depends on the draw, not on the
+//! backend's arithmetic (see `every_model_agrees_across_backends`). Weights and inputs depend
+//! only on the model and the draw, not on which backends are compared. The list always holds
+//! `flex-burn-ops`: flex with the kernels switched off (`convzoo_blocks::flex::set_enabled`), so
+//! that even the default flex-only build checks the kernels against Burn's own operations on
+//! every model.
 //!
 //! Batches are 8 images at 28x28, 4 at 64x64 (the global-pooling models, smallest size where
 //! every batch norm still averages over 16 or more values) and 1 at 224x224 (AlexNet and the
@@ -39,15 +44,14 @@
 //! not run at all (CI's second build sets `CONVZOO_BACKENDS=ndarray,wgpu`: the default build's
 //! run of this test has already compared flex with `flex-burn-ops`).
 
-use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use convzoo_blocks::for_each_tensor;
-use convzoo_blocks::testing::{max_abs_diff, values};
 use convzoo_models::{Model, ModelConfig, REGISTRY, SizeRule};
 use convzoo_trainer::backend;
+use outcome::{Differences, Outcome, differences, run, tensors};
 use std::time::Instant;
+
+#[path = "backends/outcome.rs"]
+mod outcome;
 
 const STEPS: usize = 5;
 const FORWARD_TOL: f32 = 1e-4;
@@ -129,143 +133,155 @@ fn wanted(name: &str) -> bool {
     }
 }
 
-/// Every float tensor of a model (parameters and running statistics) under its PyTorch key, in
-/// visiting order.
-fn tensors(model: &Model) -> Vec<(String, Vec<f32>)> {
-    let mut out = Vec::new();
-    for_each_tensor(model, |t| {
-        out.push((model.torch_key(t.path), values(t.value())))
-    });
-    out
+/// One draw of a model's weights and data, and flex's outcome on it: the reference.
+struct Case {
+    model: Model,
+    x: Tensor<4>,
+    batches: Vec<(Tensor<4>, Tensor<1, Int>)>,
+    base: Outcome,
+    /// How far flex itself moves when every training input changes by one part in 10^7.
+    noise: Differences,
 }
 
-/// The gradient of every parameter that has one, under its PyTorch key, in visiting order.
-fn gradients(model: &Model, grads: &burn::tensor::Gradients) -> Vec<(String, Vec<f32>)> {
-    let mut out = Vec::new();
-    for_each_tensor(model, |t| {
-        if let Some(g) = t.grad(grads) {
-            out.push((model.torch_key(t.path), values(g)));
-        }
-    });
-    out
-}
-
-/// What a backend computed for one model.
-struct Outcome {
-    logits: Vec<f32>,
-    grads: Vec<(String, Vec<f32>)>,
-    losses: Vec<f32>,
-    weights: Vec<(String, Vec<f32>)>,
-}
-
-/// Inference logits of `model` on `x`, then `STEPS` SGD steps on `batches`, all on `device`;
-/// on flex with convzoo's flex kernels or, `kernels` false, with Burn's operations.
-fn run(
-    model: &Model,
-    x: &Tensor<4>,
-    batches: &[(Tensor<4>, Tensor<1, Int>)],
-    lr: f64,
-    device: &Device,
-    kernels: bool,
-) -> Outcome {
-    convzoo_blocks::flex::set_enabled(kernels);
-    let logits = values(
-        model
-            .clone()
-            .to_device(device)
-            .valid()
-            .forward(x.clone().to_device(device)),
+/// Draws `config`'s weights, the inference input and the training batches from generator seed
+/// `seed` on flex, and runs flex (with the kernels) on them, twice: as drawn and nudged.
+fn case(config: &ModelConfig, seed: u64, lr: f64) -> Case {
+    let reference = Device::flex();
+    let (s, batch) = input(config);
+    let c = config.in_channels();
+    reference.seed(seed);
+    let model = config.init(&reference);
+    let x = Tensor::<4>::random(
+        [batch, c, s, s],
+        Distribution::Uniform(0.0, 1.0),
+        &reference,
     );
-    let ad = device.clone().autodiff();
-    let mut net = model.clone().to_device(&ad).train();
-    let mut optim = SgdConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
-    let mut losses = Vec::new();
-    let mut first_grads = Vec::new();
-    for (bx, by) in batches {
-        let out = net.forward(bx.clone().to_device(&ad));
-        let loss = loss_fn.forward(out, by.clone().to_device(&ad));
-        losses.push(loss.clone().into_scalar::<f32>());
-        let grads = loss.backward();
-        if first_grads.is_empty() {
-            first_grads = gradients(&net, &grads);
+    let batches: Vec<_> = (0..STEPS)
+        .map(|i| {
+            let bx = Tensor::<4>::random(
+                [batch, c, s, s],
+                Distribution::Uniform(0.0, 1.0),
+                &reference,
+            );
+            let labels: Vec<i64> = (0..batch).map(|j| ((3 * i + 7 * j) % 10) as i64).collect();
+            let by = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &reference);
+            (bx, by)
+        })
+        .collect();
+    // Burn draws a parameter's initial values when it is first read, so read them all now:
+    // whatever draws from the generator later (`cheaper_of_same_architecture` initialises
+    // models) must not change this model's weights.
+    tensors(&model);
+    let base = run(&model, &x, &batches, lr, &reference, true);
+    let name = config.name();
+    assert!(
+        base.losses.iter().all(|l| l.is_finite()),
+        "{name}: {:?}",
+        base.losses
+    );
+    // A NaN in the reference would make every difference, and so every limit, infinite.
+    for (what, named) in [("gradient", &base.grads), ("weight", &base.weights)] {
+        if let Some((key, _)) = named.iter().find(|(_, v)| v.iter().any(|x| !x.is_finite())) {
+            panic!("{name}: {what} {key} is not finite on flex");
         }
-        let grads = GradientsParams::from_grads(grads, &net);
-        net = optim.step(lr, net, grads);
     }
-    convzoo_blocks::flex::set_enabled(true);
-    Outcome {
-        logits,
-        grads: first_grads,
-        losses,
-        weights: tensors(&net),
-    }
-}
-
-/// How far two outcomes are apart: max abs differences of logits, losses and weights, and the
-/// gradients of the first batch relative to each parameter's largest gradient, but at least 5%
-/// of the model's largest (a bias right before a batch norm has a true gradient of zero, and
-/// what is computed for it is rounding noise). `unchecked` names gradients reported, not
-/// counted.
-struct Differences {
-    logits: f32,
-    grads: f32,
-    worst_grad: String,
-    losses: f32,
-    weights: f32,
-    worst_weight: String,
-}
-
-fn differences(base: &Outcome, other: &Outcome, unchecked: impl Fn(&str) -> bool) -> Differences {
-    assert_eq!(base.grads.len(), other.grads.len(), "gradients");
-    assert_eq!(base.weights.len(), other.weights.len(), "weights");
-    let largest = |g: &[f32]| g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let model_scale = base
-        .grads
+    let nudged: Vec<_> = batches
         .iter()
-        .map(|(_, g)| largest(g))
-        .fold(0.0, f32::max);
-    let (mut grads, mut worst_grad) = (0.0f32, String::new());
-    for ((path, a), (_, b)) in base.grads.iter().zip(&other.grads) {
-        if unchecked(path) {
-            eprintln!(
-                "  gradient of {path} {:.1e} (relative, not checked)",
-                max_abs_diff(a, b) / largest(a).max(f32::MIN_POSITIVE)
-            );
-            continue;
-        }
-        let scale = largest(a).max(0.05 * model_scale).max(f32::MIN_POSITIVE);
-        let d = max_abs_diff(a, b) / scale;
-        if d > grads {
-            grads = d;
-            worst_grad = format!(
-                "{path}: {:.1e} of {:.1e}, model {model_scale:.1e}",
-                max_abs_diff(a, b),
-                largest(a)
-            );
-        }
-    }
-    let (mut weights, mut worst_weight) = (0.0f32, String::new());
-    for ((path, a), (_, b)) in base.weights.iter().zip(&other.weights) {
-        let d = max_abs_diff(a, b);
-        if d > weights {
-            (weights, worst_weight) = (d, path.clone());
-        }
-    }
-    Differences {
-        logits: max_abs_diff(&base.logits, &other.logits),
-        grads,
-        worst_grad,
-        losses: max_abs_diff(&base.losses, &other.losses),
-        weights,
-        worst_weight,
+        .map(|(bx, by)| (bx.clone().mul_scalar(1.0 + 1e-7), by.clone()))
+        .collect();
+    let noise = differences(
+        &base,
+        &run(&model, &x, &nudged, lr, &reference, true),
+        |_| false,
+    );
+    eprintln!(
+        "{name:<17} seed {seed}: sensitivity to 1e-7: gradients {:.1e}  losses {:.1e}  weights {:.1e}",
+        noise.grads, noise.losses, noise.weights
+    );
+    Case {
+        model,
+        x,
+        batches,
+        base,
+        noise,
     }
 }
+
+/// Runs `case` on backend `name` and compares it with flex's outcome: `Err` says what is over
+/// its limit.
+fn compare(
+    case: &Case,
+    config: &ModelConfig,
+    lr: f64,
+    name: &str,
+    device: &Device,
+) -> Result<(), String> {
+    let t = Instant::now();
+    let (s, _) = input(config);
+    let model_name = config.name();
+    let other = run(
+        &case.model,
+        &case.x,
+        &case.batches,
+        lr,
+        device,
+        name != BURN_OPS,
+    );
+    let d = differences(&case.base, &other, |path| {
+        // Known: Burn's ndarray and wgpu (lavapipe) compute the weight gradient of VGG's
+        // first convolution, a reduction over 224 x 224 = 50,176 pixels per value, with
+        // errors of 4.7e-3 (ndarray, VGG-11) and 0.23-0.65 (wgpu, VGG-11 small) of its
+        // largest value; both flex paths agree to 1.5e-6. Reported, not enforced: the
+        // five-step weights check still covers it.
+        !name.starts_with("flex") && s >= 224 && path == "net.0.0.weight"
+    });
+    eprintln!(
+        "{model_name:<17} flex vs {name:<13} logits {:.1e}  gradients {:.1e} ({})  losses {:.1e}  \
+         weights {:.1e} ({})  {:.1} s",
+        d.logits,
+        d.grads,
+        d.worst_grad,
+        d.losses,
+        d.weights,
+        d.worst_weight,
+        t.elapsed().as_secs_f64()
+    );
+    if name == "flex" {
+        // The same backend and inputs twice: bit for bit.
+        assert_eq!(d.logits, 0.0, "{model_name}: flex twice");
+        assert_eq!(d.losses, 0.0, "{model_name}: flex twice");
+    }
+    // At 224x224 the other backends' long f32 reductions differ more: VGG-11 on ndarray
+    // reaches 2.6e-3 (a bias gradient of its fourth block).
+    let grad_tol = if !name.starts_with("flex") && s >= 224 {
+        10.0 * TRAIN_TOL
+    } else {
+        TRAIN_TOL
+    };
+    // A difference below ten times what flex does to a 1e-7 change of the inputs cannot
+    // be told from the model's own sensitivity.
+    let noise = &case.noise;
+    let grad_tol = grad_tol.max(10.0 * noise.grads);
+    let train_tol = |n: f32| TRAIN_TOL.max(10.0 * n);
+    let (loss_tol, weight_tol) = (train_tol(noise.losses), train_tol(noise.weights));
+    if d.logits > FORWARD_TOL || d.grads > grad_tol || d.losses > loss_tol || d.weights > weight_tol
+    {
+        return Err(format!(
+            "{model_name} on {name}: logits {:.2e} (limit {FORWARD_TOL:.0e}), gradients {:.2e} \
+             (relative, limit {grad_tol:.1e}) at {}, losses {:.2e} (limit \
+             {loss_tol:.1e}), weights {:.2e} at {} (limit {weight_tol:.1e})",
+            d.logits, d.grads, d.worst_grad, d.losses, d.weights, d.worst_weight
+        ));
+    }
+    Ok(())
+}
+
+/// The generator seeds of the first and the second draw.
+const SEEDS: [u64; 2] = [11, 12];
 
 #[test]
 fn every_model_agrees_across_backends() {
     let backends = backends();
-    let reference = Device::flex();
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
     for info in REGISTRY.iter().filter(|i| wanted(i.name)) {
@@ -278,26 +294,7 @@ fn every_model_agrees_across_backends() {
         } else {
             0.01
         };
-        let c = config.in_channels();
-        reference.seed(11);
-        let model = config.init(&reference);
-        let x = Tensor::<4>::random(
-            [batch, c, s, s],
-            Distribution::Uniform(0.0, 1.0),
-            &reference,
-        );
-        let batches: Vec<_> = (0..STEPS)
-            .map(|i| {
-                let bx = Tensor::<4>::random(
-                    [batch, c, s, s],
-                    Distribution::Uniform(0.0, 1.0),
-                    &reference,
-                );
-                let labels: Vec<i64> = (0..batch).map(|j| ((3 * i + 7 * j) % 10) as i64).collect();
-                let by = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &reference);
-                (bx, by)
-            })
-            .collect();
+        let model = config.init(&Device::flex());
         let targets: Vec<&(String, Device)> = backends
             .iter()
             .filter(|(name, _)| match skip_reason(&model, info.name, name) {
@@ -310,85 +307,29 @@ fn every_model_agrees_across_backends() {
             })
             .collect();
         // Nothing to compare (`CONVZOO_BACKENDS=ndarray,wgpu` and a model checked through a
-        // cheaper one): no reference run either. Decided after the inputs are drawn:
-        // `cheaper_of_same_architecture` initialises models, which draws from the same
-        // generator, and the inputs must not depend on the backends compared.
+        // cheaper one): no reference run either.
         if targets.is_empty() {
             continue;
         }
         let started = Instant::now();
-        let base = run(&model, &x, &batches, lr, &reference, true);
-        assert!(
-            base.losses.iter().all(|l| l.is_finite()),
-            "{}: {:?}",
-            info.name,
-            base.losses
-        );
-        // The model's own sensitivity: flex again, every input changed by one part in 10^7.
-        let nudged: Vec<_> = batches
-            .iter()
-            .map(|(bx, by)| (bx.clone().mul_scalar(1.0 + 1e-7), by.clone()))
-            .collect();
-        let noise = differences(
-            &base,
-            &run(&model, &x, &nudged, lr, &reference, true),
-            |_| false,
-        );
-        eprintln!(
-            "{:<17} sensitivity to 1e-7: gradients {:.1e}  losses {:.1e}  weights {:.1e}",
-            info.name, noise.grads, noise.losses, noise.weights
-        );
+        let first = case(&config, SEEDS[0], lr);
+        let mut second = None;
         for (name, device) in &targets {
-            let t = Instant::now();
-            let other = run(&model, &x, &batches, lr, device, name != BURN_OPS);
-            let d = differences(&base, &other, |path| {
-                // Known: Burn's ndarray and wgpu (lavapipe) compute the weight gradient of VGG's
-                // first convolution, a reduction over 224 x 224 = 50,176 pixels per value, with
-                // errors of 4.7e-3 (ndarray, VGG-11) and 0.23-0.65 (wgpu, VGG-11 small) of its
-                // largest value; both flex paths agree to 1.5e-6. Reported, not enforced: the
-                // five-step weights check still covers it.
-                !name.starts_with("flex") && s >= 224 && path == "net.0.0.weight"
-            });
-            eprintln!(
-                "{:<17} flex vs {name:<13} logits {:.1e}  gradients {:.1e} ({})  losses {:.1e}  \
-                 weights {:.1e} ({})  {:.1} s",
-                info.name,
-                d.logits,
-                d.grads,
-                d.worst_grad,
-                d.losses,
-                d.weights,
-                d.worst_weight,
-                t.elapsed().as_secs_f64()
-            );
-            // At 224x224 the other backends' long f32 reductions differ more: VGG-11 on ndarray
-            // reaches 2.6e-3 (a bias gradient of its fourth block).
-            let grad_tol = if !name.starts_with("flex") && s >= 224 {
-                10.0 * TRAIN_TOL
-            } else {
-                TRAIN_TOL
+            let Err(failure) = compare(&first, &config, lr, name, device) else {
+                continue;
             };
-            // A difference below ten times what flex does to a 1e-7 change of the inputs cannot
-            // be told from the model's own sensitivity.
-            let grad_tol = grad_tol.max(10.0 * noise.grads);
-            let train_tol = |n: f32| TRAIN_TOL.max(10.0 * n);
-            let (loss_tol, weight_tol) = (train_tol(noise.losses), train_tol(noise.weights));
-            if d.logits > FORWARD_TOL
-                || d.grads > grad_tol
-                || d.losses > loss_tol
-                || d.weights > weight_tol
-            {
-                failures.push(format!(
-                    "{} on {name}: logits {:.2e} (limit {FORWARD_TOL:.0e}), gradients {:.2e} \
-                     (relative, limit {grad_tol:.1e}) at {}, losses {:.2e} (limit \
-                     {loss_tol:.1e}), weights {:.2e} at {} (limit {weight_tol:.1e})",
-                    info.name, d.logits, d.grads, d.worst_grad, d.losses, d.weights, d.worst_weight
-                ));
-            }
-            if name == "flex" {
-                // The same backend and inputs twice: bit for bit.
-                assert_eq!(d.logits, 0.0, "{}: flex twice", info.name);
-                assert_eq!(d.losses, 0.0, "{}: flex twice", info.name);
+            // A ReLU (or max-pool) input within rounding of its threshold takes the other
+            // branch on another backend, and its gradient then goes to one position and not
+            // the other: measured, GoogLeNet's last Inception block on one draw, a
+            // pre-activation of 2.8e-9 whose sign flex's kernels, Burn's flex operations and
+            // ndarray do not agree on, moving one bias gradient from -2.8e-3 to 1.4e-3 (3.7e-2
+            // of that parameter's largest) while every other value agreed within 1e-5. Such a
+            // point is a matter of chance, so a model over its limits is drawn once more:
+            // a backend that computes differently is over them on both draws.
+            eprintln!("{failure}\n  (first draw; trying a second)");
+            let again = second.get_or_insert_with(|| case(&config, SEEDS[1], lr));
+            if let Err(also) = compare(again, &config, lr, name, device) {
+                failures.push(format!("{failure}\n  and on a second draw: {also}"));
             }
         }
         eprintln!(

@@ -10,7 +10,9 @@ pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .expect("a float tensor")
 }
 
-/// The largest absolute difference of two equally long slices.
+/// The largest absolute difference of two equally long slices; infinite where a difference is
+/// not a number (a NaN on either side, or infinities), so that no comparison with a limit passes
+/// it (`f32::max` alone would drop a NaN).
 ///
 /// # Panics
 /// If the lengths differ.
@@ -19,6 +21,7 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs())
+        .map(|d| if d.is_nan() { f32::INFINITY } else { d })
         .fold(0.0, f32::max)
 }
 
