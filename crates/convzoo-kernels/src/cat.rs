@@ -92,16 +92,16 @@ pub fn cat_channels<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::Device;
 
-    use crate::testing::{assert_close, values};
+    use crate::testing::{assert_close, normal, values};
 
     /// Values against Burn's `cat`, and the value helpers on their own.
     #[test]
     fn matches_burns_cat() {
         let device = Device::flex();
-        let a = Tensor::<4>::random([3, 5, 4, 6], Distribution::Normal(0.0, 1.0), &device);
-        let b = Tensor::<4>::random([3, 2, 4, 6], Distribution::Normal(0.0, 1.0), &device);
+        let a = normal([3, 5, 4, 6], 0.0, 1.0, 1, &device);
+        let b = normal([3, 2, 4, 6], 0.0, 1.0, 2, &device);
         let ours = values(cat_channels(a.clone(), b.clone()));
         let burns = values(Tensor::cat(vec![a, b], 1));
         assert_close("cat", &ours, &burns, 0.0);

@@ -280,12 +280,13 @@ pub fn channel_affine<const D: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::Device;
 
     use crate::testing::{assert_close, values};
 
-    fn random<const D: usize>(dims: [usize; D], device: &Device) -> Tensor<D> {
-        Tensor::random(dims, Distribution::Normal(0.0, 1.0), device)
+    /// A standard normal draw of `dims`, its own for each `seed`.
+    fn random<const D: usize>(dims: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+        crate::testing::normal(dims, 0.0, 1.0, seed, device)
     }
 
     /// The fused convolution against Burn's conv2d followed by Burn's element-wise operations:
@@ -298,7 +299,6 @@ mod tests {
 
     fn fused_convolution_matches_burns_operations() {
         let device = Device::flex();
-        device.seed(4);
         let cases = [
             (3, 4, 6, 9, [3, 3], [1, 1], [(1, 1), (1, 1)]),
             (2, 3, 5, 11, [3, 3], [2, 2], [(1, 1), (1, 1)]),
@@ -306,15 +306,19 @@ mod tests {
             (6, 16, 8, 3, [3, 3], [1, 1], [(1, 1), (1, 1)]),
             (2, 128, 64, 8, [3, 3], [1, 1], [(1, 1), (1, 1)]), // Winograd
         ];
-        for (n, ci, co, hw, k, stride, padding) in cases {
+        for (i, (n, ci, co, hw, k, stride, padding)) in cases.into_iter().enumerate() {
+            let seed = 5 * i as u64;
             let options = ConvOptions::new(stride, [padding[0].0, padding[1].0], [1, 1], 1);
-            let x = random([n, ci, hw, hw], &device);
-            let w = random([co, ci, k[0], k[1]], &device);
-            let (scale, shift) = (random([co], &device), random([co], &device));
+            let x = random([n, ci, hw, hw], seed, &device);
+            let w = random([co, ci, k[0], k[1]], seed + 1, &device);
+            let (scale, shift) = (
+                random([co], seed + 2, &device),
+                random([co], seed + 3, &device),
+            );
             let y = burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone());
             let affine = y.clone() * scale.clone().reshape([1, co, 1, 1])
                 + shift.clone().reshape([1, co, 1, 1]);
-            let residual = random(y.dims(), &device);
+            let residual = random(y.dims(), seed + 4, &device);
             let pre_scale = values(affine.clone())
                 .iter()
                 .fold(1.0f32, |m, v| m.max(v.abs()));
@@ -360,15 +364,14 @@ mod tests {
     #[test]
     fn channel_affine_matches_burns_operations() {
         let device = Device::flex();
-        device.seed(6);
-        let x = random([3, 5, 7, 9], &device);
-        let (scale, shift) = (random([5], &device), random([5], &device));
+        let x = random([3, 5, 7, 9], 1, &device);
+        let (scale, shift) = (random([5], 2, &device), random([5], 3, &device));
         let expected = burn::tensor::activation::relu(
             x.clone() * scale.clone().reshape([1, 5, 1, 1]) + shift.clone().reshape([1, 5, 1, 1]),
         );
         let ours = channel_affine(x, scale.clone(), shift.clone(), true);
         assert_close("maps", &values(ours), &values(expected), 1e-6);
-        let v = random([4, 5], &device);
+        let v = random([4, 5], 4, &device);
         let expected = v.clone() * scale.clone().reshape([1, 5]) + shift.clone().reshape([1, 5]);
         let ours = channel_affine(v, scale, shift, false);
         assert_close("vectors", &values(ours), &values(expected), 1e-6);

@@ -120,7 +120,9 @@ fn on_flex(device: &Device) -> bool {
 /// Test helpers.
 #[cfg(test)]
 mod testing {
-    use burn::tensor::Tensor;
+    use burn::tensor::{Device, Tensor, TensorData};
+    use rand::{SeedableRng, rngs::StdRng};
+    use rand_distr::{Distribution, Normal};
 
     /// Runs `check` on every kernel path the CPU has, then restores the path.
     pub fn on_every_path(check: impl Fn()) {
@@ -137,18 +139,56 @@ mod testing {
         t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
     }
 
+    /// A tensor of `dims` drawn from N(`mean`, `std`²) by a generator seeded with `seed`.
+    ///
+    /// The draw depends on `seed` alone: Burn's `Device::seed` sets one process-wide generator
+    /// that tests running side by side draw from in turn, so their inputs would change with
+    /// the order the test threads run in.
+    pub fn normal<const D: usize>(
+        dims: [usize; D],
+        mean: f32,
+        std: f32,
+        seed: u64,
+        device: &Device,
+    ) -> Tensor<D> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let normal = Normal::new(mean, std).unwrap();
+        let count = dims.iter().product();
+        let values: Vec<f32> = (0..count).map(|_| normal.sample(&mut rng)).collect();
+        Tensor::from_data(TensorData::new(values, dims), device)
+    }
+
+    /// The largest absolute difference of two slices of equal length; a NaN difference (a NaN
+    /// on one side only, or on both) counts as infinite.
+    pub fn max_abs_diff(ours: &[f32], theirs: &[f32]) -> f32 {
+        assert_eq!(ours.len(), theirs.len(), "lengths differ");
+        ours.iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .map(|d| if d.is_nan() { f32::INFINITY } else { d })
+            .fold(0.0, f32::max)
+    }
+
     /// Asserts `ours` within `tolerance` of `theirs`, relative to the larger of 1 and
     /// `theirs`' largest magnitude (the blocks' `testing::assert_close`, which this crate
     /// cannot depend on).
     pub fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tolerance: f32) {
+        assert_within(what, ours, theirs, theirs, tolerance);
+    }
+
+    /// Asserts `ours` within `tolerance` of `theirs`, relative to the larger of 1 and the
+    /// largest of `magnitude`: for a sum, the sum of its terms' magnitudes, which bounds its
+    /// rounding error where cancellation leaves the result itself small.
+    pub fn assert_within(
+        what: &str,
+        ours: &[f32],
+        theirs: &[f32],
+        magnitude: &[f32],
+        tolerance: f32,
+    ) {
         assert_eq!(ours.len(), theirs.len(), "{what}: length");
-        let scale = theirs.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        let worst = ours
-            .iter()
-            .zip(theirs)
-            .map(|(a, b)| (a - b).abs())
-            .map(|d| if d.is_nan() { f32::INFINITY } else { d })
-            .fold(0.0, f32::max);
+        let scale = magnitude.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let worst = max_abs_diff(ours, theirs);
         assert!(
             worst <= tolerance * scale,
             "{what}: off by {worst} (tolerance {tolerance} x {scale})"

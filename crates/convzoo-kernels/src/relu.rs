@@ -142,17 +142,16 @@ pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::Device;
 
-    use crate::testing::{assert_close, values};
+    use crate::testing::{assert_close, normal, values};
 
     #[test]
     fn relu_and_its_gradient_match_burns_on_every_path() {
         crate::testing::on_every_path(|| {
             let device = Device::flex().autodiff();
-            device.seed(2);
-            let x0 = Tensor::<3>::random([3, 50, 700], Distribution::Normal(0.0, 1.0), &device);
-            let w = Tensor::<3>::random([3, 50, 700], Distribution::Normal(0.0, 1.0), &device);
+            let x0 = normal([3, 50, 700], 0.0, 1.0, 1, &device);
+            let w = normal([3, 50, 700], 0.0, 1.0, 2, &device);
             let run = |ours: bool| {
                 let x = x0.clone().require_grad();
                 let y = if ours {

@@ -298,12 +298,7 @@ mod tests {
             let weight: Vec<f32> = (0..co * ci * 9).map(|_| next()).collect();
             let ours = forward(&g, &x, &weight, Epilogue::default());
             let expected = naive(&g, &x, &weight);
-            let worst = ours
-                .iter()
-                .zip(&expected)
-                .map(|(a, b)| (a - b).abs())
-                .map(|d| if d.is_nan() { f32::INFINITY } else { d })
-                .fold(0.0, f32::max);
+            let worst = crate::testing::max_abs_diff(&ours, &expected);
             assert!(worst < 1e-6, "{g:?}: off by {worst}");
         }
     }
