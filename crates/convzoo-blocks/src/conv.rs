@@ -9,7 +9,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, MaxPool2d};
 use burn::tensor::Tensor;
 
-use crate::batch_norm::AnyBatchNorm;
+use crate::any_batch_norm::AnyBatchNorm;
 use crate::probe::Probe;
 
 /// Whether [`fused`] and the other inference fusions run on `x`: the `flex-kernels` feature,

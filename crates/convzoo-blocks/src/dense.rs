@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::pool::AvgPool2dConfig;
 use burn::tensor::{Device, Tensor};
 
-use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
+use crate::any_batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config};
 use crate::layer::Sequential;
 use crate::probe::Probe;

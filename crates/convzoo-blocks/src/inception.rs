@@ -7,7 +7,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::tensor::{Device, Tensor};
 
 use crate::activation::relu;
-use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
+use crate::any_batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config, pad};
 use crate::layer::{Features, Layer, Sequential};
 use crate::probe::Probe;

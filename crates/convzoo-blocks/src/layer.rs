@@ -7,7 +7,7 @@
 //! children), never a table kept elsewhere.
 
 use crate::activation::{relu, sigmoid};
-use crate::batch_norm::AnyBatchNorm;
+use crate::any_batch_norm::AnyBatchNorm;
 use crate::conv::Activation;
 use crate::dense::DenseBlock;
 pub use crate::features::Features;

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+mod any_batch_norm;
 mod batch_norm;
 pub mod conv;
 mod dense;
@@ -55,7 +56,8 @@ mod residual;
 pub mod testing;
 mod vgg;
 
-pub use batch_norm::{AnyBatchNorm, BatchNormKind, ScratchBatchNorm, ScratchBatchNormConfig};
+pub use any_batch_norm::{AnyBatchNorm, BatchNormKind};
+pub use batch_norm::{ScratchBatchNorm, ScratchBatchNormConfig};
 pub use dense::{DenseBlock, DenseBlockConfig, TransitionBlockConfig, bn_relu_conv};
 pub use inception::{ConvUnit, Inception, InceptionConfig};
 pub use init::WeightInit;

@@ -7,7 +7,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use crate::activation::relu;
-use crate::batch_norm::{AnyBatchNorm, BatchNormKind};
+use crate::any_batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config};
 use crate::probe::Probe;
 

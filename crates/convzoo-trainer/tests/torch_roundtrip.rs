@@ -158,12 +158,7 @@ fn exported_weights_run_in_pytorch_and_come_back() {
         logits(&dir.join("back.safetensors")),
         logits(&dir.join("w.pt.logits.safetensors")),
     );
-    let diff = back
-        .iter()
-        .zip(&torch)
-        .map(|(a, b)| (a - b).abs())
-        .map(|d| if d.is_nan() { f32::INFINITY } else { d })
-        .fold(0f32, f32::max);
+    let diff = convzoo_blocks::testing::max_abs_diff(&back, &torch);
     assert!(
         diff <= 1e-4,
         "imported logits differ from PyTorch's by {diff}"
