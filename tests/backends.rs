@@ -41,8 +41,9 @@
 //! (`cargo xtask test-backends` does that; wgpu takes the first adapter it finds, Mesa's
 //! lavapipe on a machine without a GPU). `CONVZOO_BACKENDS=flex,wgpu:cpu` and
 //! `CONVZOO_MODELS=lenet,resnet18` narrow the lists; a model left with no backend to compare is
-//! not run at all (CI's second build sets `CONVZOO_BACKENDS=ndarray,wgpu`: the default build's
-//! run of this test has already compared flex with `flex-burn-ops`).
+//! not run at all (CI's second build runs it with `CONVZOO_BACKENDS=ndarray` on every model, then
+//! `wgpu` on a subset, see `.ci/run`: the default build's run of this test has already compared
+//! flex with `flex-burn-ops`).
 
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use convzoo_models::{Model, ModelConfig, REGISTRY, SizeRule};
