@@ -99,28 +99,130 @@ crate::multiversion! {
     fn pool_plane_isa(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f32]) = pool_plane;
 }
 
-/// Where each window's maximum `y` is: `h * W + w` within its plane, the first in row-major
-/// order (the first NaN where the maximum is NaN).
-fn plane_indices(g: &MaxPoolGeometry, input: &[f32], y: &[f32], idx: &mut [u32]) {
-    let w = g.input[1];
-    let [ho, wo] = g.output();
-    for oh in 0..ho {
-        let (h0, h1) = g.window(0, oh);
-        for ow in 0..wo {
-            let (w0, w1) = g.window(1, ow);
-            let best = y[oh * wo + ow];
-            let hit = |v: f32| v == best || (best.is_nan() && v.is_nan());
-            let at = (h0..h1)
-                .find_map(|ih| {
-                    input[ih * w + w0..ih * w + w1]
-                        .iter()
-                        .position(|&v| hit(v))
-                        .map(|p| ih * w + w0 + p)
-                })
-                .unwrap_or(h0 * w + w0);
-            idx[oh * wo + ow] = at as u32;
+/// Scratch of [`pool_grid_indices`] for one plane: the padded plane (minus infinity where
+/// padding) split into `s_h s_w` phases, phase `(r, q)` holding the padded rows `r, r + s_h, ...`
+/// and columns `q, q + s_w, ...` (each with `k_w` values past its end, read by the grid's last
+/// columns); the running maxima and the tap each came from, on the output grid; and each tap's
+/// offsets.
+struct GridScratch {
+    phases: Vec<f32>,
+    best: Vec<f32>,
+    taps: Vec<u8>,
+    tap_offsets: Vec<[usize; 2]>,
+}
+
+/// Where the phases of [`GridScratch`] lie: columns of a phase, values between phases.
+#[derive(Clone, Copy)]
+struct Phases {
+    cols: usize,
+    stride: usize,
+}
+
+impl Phases {
+    fn new(g: &MaxPoolGeometry) -> Self {
+        let [hp, wp] = [0, 1].map(|d| g.input[d] + 2 * g.padding[d]);
+        let (rows, cols) = (hp.div_ceil(g.stride[0]), wp.div_ceil(g.stride[1]));
+        Self {
+            cols,
+            stride: rows * cols + g.kernel[1],
         }
     }
+}
+
+impl GridScratch {
+    fn new(g: &MaxPoolGeometry) -> Self {
+        let p = Phases::new(g);
+        let [kh, kw] = g.kernel;
+        let grid = g.output()[0] * p.cols;
+        Self {
+            phases: vec![f32::NEG_INFINITY; g.stride[0] * g.stride[1] * p.stride],
+            best: vec![0.0; grid],
+            taps: vec![0; grid],
+            tap_offsets: (0..kh * kw).map(|t| [t / kw, t % kw]).collect(),
+        }
+    }
+}
+
+/// One plane's window maxima and where they are (`h * W + w` within the plane). Output pixel
+/// `(h, w)` sits at `h C + w` of a grid as wide as a phase (`C` columns), where tap `(i, j)`
+/// reads phase `(i mod s_h, j mod s_w)` shifted by `(i / s_h) C + j / s_w`: each tap is one
+/// branch-free pass over the whole grid, which vectorises however small the plane (GoogLeNet
+/// pools planes of 12, 6 and 3 pixels a side). Each output keeps the first strictly larger value
+/// of its window in row-major order, or the first NaN; the padding (minus infinity) never wins,
+/// and a window whose values are all minus infinity keeps tap 0, which the index clamps onto the
+/// window's first value.
+#[inline(always)]
+fn pool_grid_indices(
+    g: &MaxPoolGeometry,
+    input: &[f32],
+    out: &mut [f32],
+    idx: &mut [u32],
+    scratch: &mut GridScratch,
+) {
+    let [h, w] = g.input;
+    let [ph, pw] = g.padding;
+    let [sh, sw] = g.stride;
+    let [ho, wo] = g.output();
+    let [kh, kw] = g.kernel;
+    let p = Phases::new(g);
+    let GridScratch {
+        phases,
+        best,
+        taps,
+        tap_offsets,
+    } = scratch;
+    for q in 0..sw {
+        // Phase column k holds padded column q + k s_w, input column q + k s_w - p_w.
+        let k_lo = pw.saturating_sub(q).div_ceil(sw);
+        let k_hi = (pw + w).saturating_sub(q).div_ceil(sw).max(k_lo);
+        if k_lo == k_hi {
+            continue;
+        }
+        let first = q + k_lo * sw - pw;
+        for ih in 0..h {
+            let (r, row) = ((ih + ph) % sh, (ih + ph) / sh);
+            let phase = (r * sw + q) * p.stride;
+            let dst = &mut phases[phase + row * p.cols..][k_lo..k_hi];
+            let src = input[ih * w + first..(ih + 1) * w].iter().step_by(sw);
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = v;
+            }
+        }
+    }
+    best.fill(f32::NEG_INFINITY);
+    taps.fill(0);
+    let grid = best.len();
+    for (t, &[i, j]) in tap_offsets.iter().enumerate() {
+        let phase = ((i % sh) * sw + j % sw) * p.stride;
+        let src = &phases[phase + (i / sh) * p.cols + j / sw..][..grid];
+        for ((b, a), &v) in best.iter_mut().zip(taps.iter_mut()).zip(src) {
+            let take = (v > *b) | (v.is_nan() & !b.is_nan());
+            *b = if take { v } else { *b };
+            *a = if take { t as u8 } else { *a };
+        }
+    }
+    for oh in 0..ho {
+        let row = oh * p.cols;
+        for ow in 0..wo {
+            let [i, j] = tap_offsets[taps[row + ow] as usize];
+            let ih = (oh * sh + i).saturating_sub(ph);
+            let iw = (ow * sw + j).saturating_sub(pw);
+            out[oh * wo + ow] = best[row + ow];
+            idx[oh * wo + ow] = (ih * w + iw) as u32;
+        }
+    }
+    debug_assert!(kh * kw <= 256);
+}
+
+crate::multiversion! {
+    /// [`pool_grid_indices`] for the CPU's path.
+    fn pool_grid_indices_isa(
+        g: &MaxPoolGeometry,
+        input: &[f32],
+        out: &mut [f32],
+        idx: &mut [u32],
+        scratch: &mut GridScratch,
+    ) = pool_grid_indices;
 }
 
 /// The maximum of each window (NaN wins, as in PyTorch); with `indices`, also where it is
@@ -130,19 +232,22 @@ pub fn max_pool_forward(g: &MaxPoolGeometry, x: &[f32], indices: Option<&mut [u3
     let [ho, wo] = g.output();
     assert_eq!(x.len(), g.planes * h * w, "max pool input length");
     let mut y = vec![0.0f32; g.planes * ho * wo];
+    if let Some(indices) = indices {
+        assert_eq!(indices.len(), y.len(), "max pool indices length");
+        y.par_chunks_mut(ho * wo)
+            .zip(indices.par_chunks_mut(ho * wo).zip(x.par_chunks(h * w)))
+            .for_each_init(
+                || GridScratch::new(g),
+                |scratch, (out, (idx, input))| pool_grid_indices_isa(g, input, out, idx, scratch),
+            );
+        return y;
+    }
     y.par_chunks_mut(ho * wo)
         .zip(x.par_chunks(h * w))
         .for_each_init(
             || vec![0.0f32; h * wo],
             |rows, (out, input)| pool_plane_isa(g, input, out, rows),
         );
-    if let Some(indices) = indices {
-        assert_eq!(indices.len(), y.len(), "max pool indices length");
-        indices
-            .par_chunks_mut(ho * wo)
-            .zip(y.par_chunks(ho * wo).zip(x.par_chunks(h * w)))
-            .for_each(|(idx, (out, input))| plane_indices(g, input, out, idx));
-    }
     y
 }
 
@@ -258,8 +363,8 @@ impl<C: CheckpointStrategy> FlexMaxPool for Autodiff<Flex, C> {
     }
 }
 
-/// Max pooling of `x` by [`FlexMaxPool`] on flex (`f32`, padding at most half the window, and
-/// every plane under 2^32 values); Burn's `max_pool2d` otherwise.
+/// Max pooling of `x` by [`FlexMaxPool`] on flex (`f32`, padding at most half the window, at
+/// most 256 taps, every plane under 2^32 values); Burn's `max_pool2d` otherwise.
 pub fn max_pool2d(
     x: Tensor<4>,
     kernel: [usize; 2],
@@ -272,7 +377,8 @@ pub fn max_pool2d(
         && (0..2).all(|d| 2 * padding[d] <= kernel[d] && stride[d] > 0)
         && h + 2 * padding[0] >= kernel[0]
         && w + 2 * padding[1] >= kernel[1]
-        && h * w < u32::MAX as usize;
+        && h * w < u32::MAX as usize
+        && kernel[0] * kernel[1] <= 256;
     if !applies {
         let options = burn::tensor::ops::MaxPoolOptions::new(kernel)
             .with_stride(stride)
@@ -339,6 +445,87 @@ mod tests {
             assert_close(&format!("{case}: input grad"), &ours.1, &burns.1, 1e-6);
             assert_close(&format!("{case}: inference"), &inference, &ours.0, 0.0);
         }
+    }
+
+    /// Each window's maximum and the first place it occurs (the first NaN, where there is one),
+    /// by a plain scan of the window in row-major order.
+    fn naive(g: &MaxPoolGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let ([h, w], [ho, wo]) = (g.input, g.output());
+        let (mut y, mut idx) = (Vec::new(), Vec::new());
+        for plane in x.chunks(h * w) {
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let mut best: Option<(f32, usize)> = None;
+                    for i in 0..g.kernel[0] {
+                        for j in 0..g.kernel[1] {
+                            let ih = (oh * g.stride[0] + i) as isize - g.padding[0] as isize;
+                            let iw = (ow * g.stride[1] + j) as isize - g.padding[1] as isize;
+                            if ih < 0 || iw < 0 || ih >= h as isize || iw >= w as isize {
+                                continue;
+                            }
+                            let p = ih as usize * w + iw as usize;
+                            let v = plane[p];
+                            let better = match best {
+                                None => true,
+                                Some((b, _)) => !b.is_nan() && (v > b || v.is_nan()),
+                            };
+                            if better {
+                                best = Some((v, p));
+                            }
+                        }
+                    }
+                    let (v, p) = best.expect("a window meets the input");
+                    y.push(v);
+                    idx.push(p as u32);
+                }
+            }
+        }
+        (y, idx)
+    }
+
+    /// Maxima and their places against [`naive`] on inputs full of ties (small integers),
+    /// minus infinities and NaNs, on every path.
+    #[test]
+    fn ties_go_to_the_first_and_nans_win() {
+        crate::testing::on_every_path(|| {
+            let shapes = [
+                ([3, 3], [1, 1], [1, 1], [6, 6]),
+                ([3, 3], [2, 2], [1, 1], [9, 8]),
+                ([3, 3], [2, 2], [0, 0], [13, 13]),
+                ([2, 2], [2, 2], [0, 0], [8, 8]),
+                ([3, 2], [2, 1], [1, 1], [10, 7]),
+            ];
+            for (kernel, stride, padding, input) in shapes {
+                let g = MaxPoolGeometry {
+                    planes: 3,
+                    input,
+                    kernel,
+                    stride,
+                    padding,
+                };
+                let x: Vec<f32> = (0..3 * input[0] * input[1])
+                    .map(|i| match (i * 7919) % 23 {
+                        0 => f32::NAN,
+                        1 | 2 => f32::NEG_INFINITY,
+                        r => (r % 3) as f32,
+                    })
+                    .collect();
+                let mut idx = vec![0u32; 3 * g.output()[0] * g.output()[1]];
+                let y = max_pool_forward(&g, &x, Some(&mut idx));
+                let (y_ref, idx_ref) = naive(&g, &x);
+                let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+                assert!(
+                    y.iter().zip(&y_ref).all(|(&a, &b)| same(a, b)),
+                    "{g:?}: maxima"
+                );
+                assert_eq!(idx, idx_ref, "{g:?}: places");
+                let plain = max_pool_forward(&g, &x, None);
+                assert!(
+                    plain.iter().zip(&y_ref).all(|(&a, &b)| same(a, b)),
+                    "{g:?}: inference"
+                );
+            }
+        });
     }
 
     #[test]
