@@ -54,12 +54,7 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
                     if sw == 1 {
                         out_row[lo..hi].copy_from_slice(&in_row[first..first + hi - lo]);
                     } else {
-                        for (v, src) in out_row[lo..hi]
-                            .iter_mut()
-                            .zip(in_row[first..].iter().step_by(sw))
-                        {
-                            *v = *src;
-                        }
+                        gather_every_isa(&mut out_row[lo..hi], &in_row[first..], sw);
                     }
                 }
             }
@@ -209,6 +204,35 @@ impl SameWidth {
     fn src(&self) -> std::ops::Range<usize> {
         self.s0..self.s0 + self.len
     }
+}
+
+/// `dst[k] = src[k * stride]` (`src` long enough): stride 1 a copy, stride 2 (the stems' and
+/// the downsampling convolutions') an indexed loop without the iterator's per-step checks.
+#[inline(always)]
+pub(crate) fn gather_every(dst: &mut [f32], src: &[f32], stride: usize) {
+    let n = dst.len();
+    if n == 0 {
+        return;
+    }
+    if stride == 1 {
+        dst.copy_from_slice(&src[..n]);
+        return;
+    }
+    if stride == 2 {
+        let src = &src[..2 * n - 1];
+        for (k, d) in dst.iter_mut().enumerate() {
+            *d = src[2 * k];
+        }
+        return;
+    }
+    for (d, v) in dst.iter_mut().zip(src.iter().step_by(stride)) {
+        *d = *v;
+    }
+}
+
+crate::multiversion! {
+    /// [`gather_every`] for the CPU's path.
+    fn gather_every_isa(dst: &mut [f32], src: &[f32], stride: usize) = gather_every;
 }
 
 #[inline(always)]

@@ -102,12 +102,12 @@ crate::multiversion! {
 /// Scratch of [`pool_grid_indices`] for one plane: the padded plane (minus infinity where
 /// padding) split into `s_h s_w` phases, phase `(r, q)` holding the padded rows `r, r + s_h, ...`
 /// and columns `q, q + s_w, ...` (each with `k_w` values past its end, read by the grid's last
-/// columns); the running maxima and the tap each came from, on the output grid; and each tap's
-/// offsets.
+/// columns); the running maxima and where each tap lies from its window's corner, on the output
+/// grid; and each tap's `(i, j)`.
 struct GridScratch {
     phases: Vec<f32>,
     best: Vec<f32>,
-    taps: Vec<u8>,
+    taps: Vec<i32>,
     tap_offsets: Vec<[usize; 2]>,
 }
 
@@ -163,7 +163,6 @@ fn pool_grid_indices(
     let [ph, pw] = g.padding;
     let [sh, sw] = g.stride;
     let [ho, wo] = g.output();
-    let [kh, kw] = g.kernel;
     let p = Phases::new(g);
     let GridScratch {
         phases,
@@ -183,35 +182,52 @@ fn pool_grid_indices(
             let (r, row) = ((ih + ph) % sh, (ih + ph) / sh);
             let phase = (r * sw + q) * p.stride;
             let dst = &mut phases[phase + row * p.cols..][k_lo..k_hi];
-            let src = input[ih * w + first..(ih + 1) * w].iter().step_by(sw);
-            for (d, &v) in dst.iter_mut().zip(src) {
-                *d = v;
-            }
+            crate::im2col::gather_every(dst, &input[ih * w + first..(ih + 1) * w], sw);
         }
     }
-    best.fill(f32::NEG_INFINITY);
-    taps.fill(0);
+    // Each tap recorded as its offset from the window's corner `(h s_h, w s_w)` in the
+    // unpadded plane; tap 0 (the window's top left) starts every maximum.
+    let offset = |[i, j]: [usize; 2]| (i as i32 - ph as i32) * w as i32 + j as i32 - pw as i32;
     let grid = best.len();
-    for (t, &[i, j]) in tap_offsets.iter().enumerate() {
+    best.copy_from_slice(&phases[..grid]);
+    taps.fill(offset([0, 0]));
+    for &[i, j] in tap_offsets.iter().skip(1) {
         let phase = ((i % sh) * sw + j % sw) * p.stride;
         let src = &phases[phase + (i / sh) * p.cols + j / sw..][..grid];
+        let t = offset([i, j]);
         for ((b, a), &v) in best.iter_mut().zip(taps.iter_mut()).zip(src) {
             let take = (v > *b) | (v.is_nan() & !b.is_nan());
             *b = if take { v } else { *b };
-            *a = if take { t as u8 } else { *a };
+            *a = if take { t } else { *a };
         }
     }
     for oh in 0..ho {
         let row = oh * p.cols;
-        for ow in 0..wo {
-            let [i, j] = tap_offsets[taps[row + ow] as usize];
-            let ih = (oh * sh + i).saturating_sub(ph);
-            let iw = (ow * sw + j).saturating_sub(pw);
-            out[oh * wo + ow] = best[row + ow];
-            idx[oh * wo + ow] = (ih * w + iw) as u32;
+        out[oh * wo..(oh + 1) * wo].copy_from_slice(&best[row..row + wo]);
+        let corner = (oh * sh * w) as i32;
+        let dst = &mut idx[oh * wo..(oh + 1) * wo];
+        for (ow, (d, &t)) in dst.iter_mut().zip(&taps[row..row + wo]).enumerate() {
+            *d = (corner + (ow * sw) as i32 + t) as u32;
         }
     }
-    debug_assert!(kh * kw <= 256);
+    // A window whose values are all minus infinity keeps tap 0; where that tap is padding (the
+    // first rows and columns), its index is the window's first value instead.
+    let first = offset([0, 0]);
+    for oh in 0..ho {
+        // Tap 0 is padding in the first rows, and in the first columns of every row.
+        let cols = if oh * sh < ph {
+            wo
+        } else {
+            pw.div_ceil(sw).min(wo)
+        };
+        for ow in 0..cols {
+            if taps[oh * p.cols + ow] == first {
+                let ih = (oh * sh).saturating_sub(ph);
+                let iw = (ow * sw).saturating_sub(pw);
+                idx[oh * wo + ow] = (ih * w + iw) as u32;
+            }
+        }
+    }
 }
 
 crate::multiversion! {
@@ -232,22 +248,33 @@ pub fn max_pool_forward(g: &MaxPoolGeometry, x: &[f32], indices: Option<&mut [u3
     let [ho, wo] = g.output();
     assert_eq!(x.len(), g.planes * h * w, "max pool input length");
     let mut y = vec![0.0f32; g.planes * ho * wo];
+    // Planes a task: a few tasks a thread, each with its scratch made once (rayon's
+    // `for_each_init` makes one per split, up to one per plane).
+    let task = g.planes.div_ceil(4 * rayon::current_num_threads()).max(1);
     if let Some(indices) = indices {
         assert_eq!(indices.len(), y.len(), "max pool indices length");
-        y.par_chunks_mut(ho * wo)
-            .zip(indices.par_chunks_mut(ho * wo).zip(x.par_chunks(h * w)))
-            .for_each_init(
-                || GridScratch::new(g),
-                |scratch, (out, (idx, input))| pool_grid_indices_isa(g, input, out, idx, scratch),
-            );
+        let tasks = y
+            .par_chunks_mut(task * ho * wo)
+            .zip(indices.par_chunks_mut(task * ho * wo))
+            .zip(x.par_chunks(task * h * w));
+        tasks.for_each(|((out, idx), input)| {
+            let mut scratch = GridScratch::new(g);
+            let planes = out.chunks_mut(ho * wo).zip(idx.chunks_mut(ho * wo));
+            for ((out, idx), input) in planes.zip(input.chunks(h * w)) {
+                pool_grid_indices_isa(g, input, out, idx, &mut scratch);
+            }
+        });
         return y;
     }
-    y.par_chunks_mut(ho * wo)
-        .zip(x.par_chunks(h * w))
-        .for_each_init(
-            || vec![0.0f32; h * wo],
-            |rows, (out, input)| pool_plane_isa(g, input, out, rows),
-        );
+    let tasks = y
+        .par_chunks_mut(task * ho * wo)
+        .zip(x.par_chunks(task * h * w));
+    tasks.for_each(|(out, input)| {
+        let mut rows = vec![0.0f32; h * wo];
+        for (out, input) in out.chunks_mut(ho * wo).zip(input.chunks(h * w)) {
+            pool_plane_isa(g, input, out, &mut rows);
+        }
+    });
     y
 }
 
@@ -363,8 +390,8 @@ impl<C: CheckpointStrategy> FlexMaxPool for Autodiff<Flex, C> {
     }
 }
 
-/// Max pooling of `x` by [`FlexMaxPool`] on flex (`f32`, padding at most half the window, at
-/// most 256 taps, every plane under 2^32 values); Burn's `max_pool2d` otherwise.
+/// Max pooling of `x` by [`FlexMaxPool`] on flex (`f32`, padding at most half the window, and
+/// every plane under 2^31 values); Burn's `max_pool2d` otherwise.
 pub fn max_pool2d(
     x: Tensor<4>,
     kernel: [usize; 2],
@@ -377,8 +404,7 @@ pub fn max_pool2d(
         && (0..2).all(|d| 2 * padding[d] <= kernel[d] && stride[d] > 0)
         && h + 2 * padding[0] >= kernel[0]
         && w + 2 * padding[1] >= kernel[1]
-        && h * w < u32::MAX as usize
-        && kernel[0] * kernel[1] <= 256;
+        && h * w < i32::MAX as usize;
     if !applies {
         let options = burn::tensor::ops::MaxPoolOptions::new(kernel)
             .with_stride(stride)
@@ -484,7 +510,7 @@ mod tests {
     }
 
     /// Maxima and their places against [`naive`] on inputs full of ties (small integers),
-    /// minus infinities and NaNs, on every path.
+    /// minus infinities (a whole plane of them) and NaNs, on every path.
     #[test]
     fn ties_go_to_the_first_and_nans_win() {
         crate::testing::on_every_path(|| {
@@ -503,12 +529,16 @@ mod tests {
                     stride,
                     padding,
                 };
-                let x: Vec<f32> = (0..3 * input[0] * input[1])
-                    .map(|i| match (i * 7919) % 23 {
-                        0 => f32::NAN,
-                        1 | 2 => f32::NEG_INFINITY,
-                        r => (r % 3) as f32,
-                    })
+                let len = 3 * input[0] * input[1];
+                let mixed = (0..len).map(|i| match (i * 7919) % 23 {
+                    0 => f32::NAN,
+                    1 | 2 => f32::NEG_INFINITY,
+                    r => (r % 3) as f32,
+                });
+                // Windows of nothing but minus infinity, the padding's value, in the first plane.
+                let x: Vec<f32> = mixed
+                    .enumerate()
+                    .map(|(i, v)| if i < len / 3 { f32::NEG_INFINITY } else { v })
                     .collect();
                 let mut idx = vec![0u32; 3 * g.output()[0] * g.output()[1]];
                 let y = max_pool_forward(&g, &x, Some(&mut idx));
