@@ -102,6 +102,24 @@ impl AnyBatchNorm {
         }
     }
 
+    /// `activation(forward(x) + residual)` (ResNet's block ending). In training on flex (the
+    /// `flex-kernels` feature), for Burn's layer, the residual and the activation inside the
+    /// batch norm kernel's passes each way; otherwise the three operations in turn.
+    pub fn forward_residual<const D: usize>(
+        &self,
+        x: Tensor<D>,
+        residual: Tensor<D>,
+        activation: Activation,
+    ) -> Tensor<D> {
+        match self {
+            #[cfg(feature = "flex-kernels")]
+            Self::Burn(bn) if trains_on_kernels(bn, &x) => {
+                burn_train(bn, x, Some(residual), activation)
+            }
+            _ => activation.apply(self.forward(x) + residual),
+        }
+    }
+
     /// `(gamma, beta, running_mean, running_var, epsilon)`, whichever the implementation.
     pub fn parts(&self) -> (Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>, f64) {
         match self {
@@ -145,46 +163,65 @@ impl AnyBatchNorm {
 }
 
 /// Burn's `BatchNorm::forward` and `activation`, with the training path through the flex
-/// kernels ([`crate::flex::batch_norm_train`], the activation inside) when the `flex-kernels`
-/// feature is on.
+/// kernels ([`burn_train`]) when the `flex-kernels` feature is on.
 fn burn_forward<const D: usize>(
     bn: &burn::nn::BatchNorm,
     x: Tensor<D>,
     activation: Activation,
 ) -> Tensor<D> {
     #[cfg(feature = "flex-kernels")]
-    if x.device().is_autodiff() && bn.training.is_enabled() {
-        let [channels] = bn.gamma.dims();
-        assert!(
-            D >= 2 && x.dims()[1] == channels,
-            "batch norm over {channels} channels got an input of shape {:?}",
-            x.dims()
-        );
-        let device = x.device();
-        let kernel_activation = match activation {
-            Activation::Identity => crate::flex::Activation::Identity,
-            Activation::Relu => crate::flex::Activation::Relu,
-            Activation::Sigmoid => crate::flex::Activation::Sigmoid,
-        };
-        let (y, mean, variance) = crate::flex::batch_norm_train(
-            x,
-            bn.gamma.val(),
-            bn.beta.val(),
-            bn.epsilon,
-            kernel_activation,
-        );
-        // The running statistics as Burn's layer keeps them (momentum-weighted, biased variance).
-        let m = bn.momentum;
-        let update = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
-            let old = state.value_sync().to_device(&device);
-            let new = old.mul_scalar(1.0 - m).add(batch.detach().mul_scalar(m));
-            state.update(new.detach());
-        };
-        update(&bn.running_mean, mean);
-        update(&bn.running_var, variance);
-        return y;
+    if trains_on_kernels(bn, &x) {
+        return burn_train(bn, x, None, activation);
     }
     activation.apply(bn.forward(x))
+}
+
+/// Whether Burn's layer `bn` is training on `x` (an autodiff device, training mode): through
+/// the flex kernels then.
+#[cfg(feature = "flex-kernels")]
+fn trains_on_kernels<const D: usize>(bn: &burn::nn::BatchNorm, x: &Tensor<D>) -> bool {
+    x.device().is_autodiff() && bn.training.is_enabled()
+}
+
+/// Training-mode batch norm of Burn's layer `bn` by the flex kernels
+/// ([`crate::flex::batch_norm_train`], the residual and the activation inside), with the running
+/// statistics updated as Burn's layer does.
+#[cfg(feature = "flex-kernels")]
+fn burn_train<const D: usize>(
+    bn: &burn::nn::BatchNorm,
+    x: Tensor<D>,
+    residual: Option<Tensor<D>>,
+    activation: Activation,
+) -> Tensor<D> {
+    let [channels] = bn.gamma.dims();
+    assert!(
+        D >= 2 && x.dims()[1] == channels,
+        "batch norm over {channels} channels got an input of shape {:?}",
+        x.dims()
+    );
+    let device = x.device();
+    let kernel_activation = match activation {
+        Activation::Identity => crate::flex::Activation::Identity,
+        Activation::Relu => crate::flex::Activation::Relu,
+        Activation::Sigmoid => crate::flex::Activation::Sigmoid,
+    };
+    let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
+    let (y, mean, variance) = match residual {
+        Some(r) => {
+            crate::flex::batch_norm_train_residual(x, gamma, beta, r, bn.epsilon, kernel_activation)
+        }
+        None => crate::flex::batch_norm_train(x, gamma, beta, bn.epsilon, kernel_activation),
+    };
+    // The running statistics as Burn's layer keeps them (momentum-weighted, biased variance).
+    let m = bn.momentum;
+    let update = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = state.value_sync().to_device(&device);
+        let new = old.mul_scalar(1.0 - m).add(batch.detach().mul_scalar(m));
+        state.update(new.detach());
+    };
+    update(&bn.running_mean, mean);
+    update(&bn.running_var, variance);
+    y
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
-use crate::activation::relu;
 use crate::any_batch_norm::{AnyBatchNorm, BatchNormKind};
 use crate::init::{WeightInit, conv, conv_config};
 use crate::probe::Probe;
@@ -103,12 +102,14 @@ impl Residual {
         let y = self
             .bn1
             .forward_activation(y, crate::conv::Activation::Relu);
-        let y = self.bn2.forward(probe.conv(&self.conv2, y));
+        let y = probe.conv(&self.conv2, y);
         let shortcut = match &self.conv3 {
             Some(c) => probe.conv(c, x),
             None => x,
         };
-        relu(y + shortcut)
+        // In training on flex, the add and the ReLU inside bn2's passes.
+        self.bn2
+            .forward_residual(y, shortcut, crate::conv::Activation::Relu)
     }
 }
 

@@ -33,22 +33,27 @@ impl BnShape {
     }
 }
 
-/// `y[n, c, :] = activation(x[n, c, :] * scale[c] + shift[c])`, samples in parallel.
+/// `y[n, c, :] = activation(x[n, c, :] * scale[c] + shift[c] + residual[n, c, :])`, samples in
+/// parallel (the residual, if any, added while the sample is in cache).
 fn affine(
     s: &BnShape,
     x: &[f32],
-    scale: &[f32],
-    shift: &[f32],
+    [scale, shift]: [&[f32]; 2],
+    residual: Option<&[f32]>,
     activation: Activation,
 ) -> Vec<f32> {
     let sample = s.channels * s.pixels;
     let fill = |y: &mut [MaybeUninit<f32>]| {
         y.par_chunks_mut(sample)
             .zip(x.par_chunks(sample))
-            .for_each(|(ys, xs)| {
+            .enumerate()
+            .for_each(|(n, (ys, xs))| {
                 affine_sample_isa(s, xs, scale, shift, ys);
                 // SAFETY: `affine_sample` wrote every channel of the sample.
                 let ys = unsafe { ys.assume_init_mut() };
+                if let Some(r) = residual {
+                    crate::im2col::add_isa(ys, &r[n * sample..(n + 1) * sample]);
+                }
                 match activation {
                     Activation::Identity => {}
                     Activation::Relu => crate::relu::relu_in_place(ys),
@@ -60,14 +65,14 @@ fn affine(
     unsafe { crate::uninit::written(x.len(), fill) }
 }
 
-/// Forward pass in training mode, followed by `activation` in the same pass: the output and the
-/// batch's per-channel mean and biased variance.
+/// Forward pass in training mode, then `residual` (of the input's shape) added and `activation`
+/// applied in the same pass: the output and the batch's per-channel mean and biased variance.
 pub fn forward(
     s: &BnShape,
     x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
+    [gamma, beta]: [&[f32]; 2],
     epsilon: f64,
+    residual: Option<&[f32]>,
     activation: Activation,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert_eq!(
@@ -75,6 +80,9 @@ pub fn forward(
         s.batch * s.channels * s.pixels,
         "batch norm: the input's shape"
     );
+    if let Some(r) = residual {
+        assert_eq!(r.len(), x.len(), "batch norm: the residual's shape");
+    }
     let count = s.count();
     // Shifted by the channel's first value so that E[x^2] - E[x]^2 does not cancel.
     let first: Vec<f32> = (0..s.channels).map(|c| x[c * s.pixels]).collect();
@@ -100,22 +108,38 @@ pub fn forward(
         scale.push(a as f32);
         shift.push((beta[c] as f64 - m * a) as f32);
     }
-    (affine(s, x, &scale, &shift, activation), mean, variance)
+    let y = affine(s, x, [&scale, &shift], residual, activation);
+    (y, mean, variance)
 }
 
-/// What [`backward`] needs of an activation that followed the batch norm: which one, and the
-/// forward pass's output (after the activation).
+/// What [`backward`] needs of what followed the batch norm in [`forward`]: the activation, the
+/// forward pass's output (after the activation), and whether a residual was added before it.
 #[derive(Clone, Copy, Debug)]
 pub struct After<'a> {
     /// The activation [`forward`] applied.
     pub activation: Activation,
     /// Its output; unread for [`Activation::Identity`].
     pub output: &'a [f32],
+    /// Whether [`forward`] added a residual, whose gradient [`backward`] then returns.
+    pub residual: bool,
 }
 
-/// Backward pass: the gradients of the input, `gamma` and `beta` from the output gradient `dy`
-/// and the forward pass's batch statistics; `dy` is first taken back through the activation in
-/// `after`, value by value in the same passes.
+/// Gradients of [`forward`]: of the input, `gamma`, `beta` and (if one was added) the residual.
+#[derive(Debug)]
+pub struct BnGrads {
+    /// Of the input, `[N, C, ...]`.
+    pub x: Vec<f32>,
+    /// Of `gamma`, `[C]`.
+    pub gamma: Vec<f32>,
+    /// Of `beta`, `[C]`.
+    pub beta: Vec<f32>,
+    /// Of the residual: the output gradient taken back through the activation.
+    pub residual: Option<Vec<f32>>,
+}
+
+/// Backward pass: the gradients of the input, `gamma`, `beta` (and the residual) from the output
+/// gradient `dy` and the forward pass's batch statistics; `dy` is first taken back through the
+/// activation in `after`, value by value in the same passes.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     s: &BnShape,
@@ -126,7 +150,7 @@ pub fn backward(
     epsilon: f64,
     dy: &[f32],
     after: After,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+) -> BnGrads {
     let activation = after.activation;
     // Identity reads no output: `dy` stands in, of the right length.
     let y = match activation {
@@ -171,17 +195,39 @@ pub fn backward(
             [k as f32, j as f32, l as f32]
         })
         .collect();
+    let mut residual = after.residual.then(|| Vec::with_capacity(x.len()));
     let fill = |dx: &mut [MaybeUninit<f32>]| {
-        dx.par_chunks_mut(sample)
+        let samples = dx
+            .par_chunks_mut(sample)
             .zip(x.par_chunks(sample).zip(dy.par_chunks(sample)))
-            .zip(y.par_chunks(sample))
-            .for_each(|((out, (xs, ds)), ys)| {
+            .zip(y.par_chunks(sample));
+        let Some(dr) = residual.as_mut() else {
+            samples.for_each(|((out, (xs, ds)), ys)| {
                 input_grad_sample_isa(s, [xs, ds, ys], activation, mean, &coef, out)
-            })
+            });
+            return;
+        };
+        // The residual's gradient from the same sample, while it is in cache.
+        let dr = &mut dr.spare_capacity_mut()[..x.len()];
+        samples
+            .zip(dr.par_chunks_mut(sample))
+            .for_each(|(((out, (xs, ds)), ys), dr)| {
+                input_grad_sample_isa(s, [xs, ds, ys], activation, mean, &coef, out);
+                through_sample_isa(activation, ds, ys, dr);
+            });
     };
     // SAFETY: the samples cover the buffer and `input_grad_sample` writes each in full.
     let dx = unsafe { crate::uninit::written(x.len(), fill) };
-    (dx, gamma_grad, beta_grad)
+    if let Some(dr) = residual.as_mut() {
+        // SAFETY: `through_sample` wrote every value of every sample.
+        unsafe { dr.set_len(x.len()) };
+    }
+    BnGrads {
+        x: dx,
+        gamma: gamma_grad,
+        beta: beta_grad,
+        residual,
+    }
 }
 
 /// Partial sums in [`LANES`] independent accumulators: a chain the compiler vectorises (one
@@ -383,4 +429,23 @@ crate::multiversion! {
         coef: &[[f32; 3]],
         out: &mut [MaybeUninit<f32>],
     ) = input_grad_sample;
+}
+
+/// `out = dy` taken back through the activation, given its output `y`.
+#[inline(always)]
+fn through_sample(activation: Activation, dy: &[f32], y: &[f32], out: &mut [MaybeUninit<f32>]) {
+    by_activation!(activation, through_sample_with(dy, y, out))
+}
+
+#[inline(always)]
+fn through_sample_with<const A: u8>(dy: &[f32], y: &[f32], out: &mut [MaybeUninit<f32>]) {
+    for (o, (&d, &v)) in out.iter_mut().zip(dy.iter().zip(y)) {
+        o.write(through::<A>(d, v));
+    }
+}
+
+crate::multiversion! {
+    /// [`through_sample`] for the CPU's path.
+    fn through_sample_isa(activation: Activation, dy: &[f32], y: &[f32], out: &mut [MaybeUninit<f32>])
+        = through_sample;
 }

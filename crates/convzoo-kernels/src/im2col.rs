@@ -242,7 +242,7 @@ fn add(dst: &mut [f32], src: &[f32]) {
 
 crate::multiversion! {
     /// `dst += src`, for the CPU's path.
-    fn add_isa(dst: &mut [f32], src: &[f32]) = add;
+    pub(crate) fn add_isa(dst: &mut [f32], src: &[f32]) = add;
 }
 
 /// Zeroes a slice that is usually one or two values long (a padding's width) with plain stores

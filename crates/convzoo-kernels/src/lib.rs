@@ -10,16 +10,18 @@
 //!   of pointwise gemms over the kernel's taps on a padded copy of the input (`taps.rs`).
 //! - [`avg_pool2d`]: unpadded average pooling, one parallel pass each way.
 //! - [`sigmoid`]: one vectorised parallel pass forward, one backward (from the saved output).
-//! - [`max_pool2d`]: max pooling with windows clipped to the input, indices only in training.
+//! - [`max_pool2d`]: max pooling with windows clipped to the input; in training the maxima and
+//!   their indices in one branch-free pass, tap by tap, over the plane split by stride phase.
 //! - [`relu`]: one parallel pass forward, one backward (from the saved output).
 //! - Inference on flex without autodiff ([`fusing`]): [`conv2d_fused`], a convolution whose
 //!   output pass also applies its bias or the batch norm after it, a residual and a ReLU; and
-//!   [`channel_affine`], a batch norm in inference with an optional ReLU; 3x3 stride-1
-//!   convolutions with many channels by Winograd's F(2x2, 3x3) (`winograd.rs`; training keeps
-//!   im2col, [`conv_kernels::forward_inference`]).
+//!   [`channel_affine`], a batch norm in inference with an optional ReLU; on the AVX2 and
+//!   portable paths, 3x3 stride-1 convolutions with many channels by Winograd's F(2x2, 3x3)
+//!   (`winograd.rs`; training keeps im2col, [`conv_kernels::forward_inference`]).
 //! - [`batch_norm_train`]: training-mode batch norm in two parallel passes each way
 //!   ([`batch_norm_kernels`]) instead of Burn's default composition of a dozen single-threaded
-//!   element-wise operations.
+//!   element-wise operations, with the activation after it in the same passes, and
+//!   [`batch_norm_train_residual`] with a residual added before the activation as well.
 //!
 //! All fall back to Burn's operations off flex, for other dtypes and for unsupported options.
 //! The models reach them through `convzoo-blocks` (feature `flex-kernels`: `conv::forward`,
@@ -60,7 +62,7 @@ mod uninit;
 mod winograd;
 
 pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
-pub use batch_norm::{FlexBatchNorm, batch_norm_train};
+pub use batch_norm::{FlexBatchNorm, batch_norm_train, batch_norm_train_residual};
 pub use cat::{FlexCat, cat_channels, cat_values};
 pub use conv::{FlexConv, conv2d};
 pub use conv_kernels::Activation;
