@@ -21,6 +21,37 @@ pub(crate) fn valid_columns(
     (lo, hi.max(lo))
 }
 
+/// Output pixels up to which [`im2col`] and [`col2im`] go by a [`tap_table`]: a patch row of so
+/// few values (ResNet's and DenseNet's 3x3 stages) is a handful of values split into
+/// shorter runs still by the padding, where a copy or a fill per run costs more than its values.
+const TABLE_PIXELS: usize = 25;
+
+/// For each kernel tap `(i, j)` (row-major) and output pixel, the offset in its input plane that
+/// the pixel reads, or `u32::MAX` where that falls on the padding.
+fn tap_table(g: &ConvGeometry) -> Vec<u32> {
+    let [h_in, w_in] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [(ph, _), (pw, _)] = g.padding;
+    let [h_out, w_out] = g.output();
+    let mut table = Vec::with_capacity(kh * kw * h_out * w_out);
+    for i in 0..kh {
+        for j in 0..kw {
+            for oh in 0..h_out {
+                for ow in 0..w_out {
+                    let ih = (oh * sh + i).checked_sub(ph).filter(|&r| r < h_in);
+                    let iw = (ow * sw + j).checked_sub(pw).filter(|&c| c < w_in);
+                    table.push(match (ih, iw) {
+                        (Some(r), Some(c)) => (r * w_in + c) as u32,
+                        _ => u32::MAX,
+                    });
+                }
+            }
+        }
+    }
+    table
+}
+
 /// Writes one sample's patches into `cols`: row `(c, i, j)` of its `[C_in k_h k_w, H_out W_out]`
 /// patch matrix starts at `cols[row * ld]`.
 pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
@@ -30,6 +61,18 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
     let [(ph, _), (pw, _)] = g.padding;
     let [h_out, w_out] = g.output();
     let pixels = h_out * w_out;
+    if pixels <= TABLE_PIXELS {
+        let table = tap_table(g);
+        for (c, plane) in x.chunks_exact(h_in * w_in).take(g.channels_in).enumerate() {
+            for (t, taps) in table.chunks_exact(pixels).enumerate() {
+                let row = &mut cols[(c * kh * kw + t) * ld..][..pixels];
+                for (v, &k) in row.iter_mut().zip(taps) {
+                    *v = plane.get(k as usize).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        return;
+    }
     for c in 0..g.channels_in {
         let plane = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
         for i in 0..kh {
@@ -99,6 +142,21 @@ pub(crate) fn col2im(g: &ConvGeometry, cols: &mut [f32], ld: usize, dx: &mut [f3
     let [(ph, _), (pw, _)] = g.padding;
     let [h_out, w_out] = g.output();
     let pixels = h_out * w_out;
+    if pixels <= TABLE_PIXELS {
+        let table = tap_table(g);
+        let planes = dx.chunks_exact_mut(h_in * w_in).take(g.channels_in);
+        for (c, plane) in planes.enumerate() {
+            for (t, taps) in table.chunks_exact(pixels).enumerate() {
+                let row = &cols[(c * kh * kw + t) * ld..][..pixels];
+                for (&v, &k) in row.iter().zip(taps) {
+                    if let Some(d) = plane.get_mut(k as usize) {
+                        *d += v;
+                    }
+                }
+            }
+        }
+        return;
+    }
     for c in 0..g.channels_in {
         let plane = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
         for i in 0..kh {
