@@ -334,7 +334,56 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     if crate::taps::applies(g) {
         return crate::taps::input_grad(g, weight, dy);
     }
+    if let Some(t) = transposed(g) {
+        return forward(&t, dy, &flipped_weight(g, weight), Epilogue::default());
+    }
     im2col_input_grad(g, weight, dy)
+}
+
+/// Output pixels up to which a stride-1 input gradient runs as [`transposed`]'s convolution:
+/// there im2col's patch-matrix gradient is a tall gemm of few columns, and col2im adds back
+/// runs of two or three values (ResNet-18's 3x3 stage).
+const TRANSPOSED_PIXELS: usize = 25;
+
+/// For a stride-1 convolution with outputs of at most [`TRANSPOSED_PIXELS`] pixels and padding
+/// smaller than its kernel: the convolution of its output gradient that gives its input
+/// gradient, `dx = conv(dy, flip(W)^T)` with the channels swapped and the padding
+/// `k - 1 - p` on each side; `None` otherwise.
+fn transposed(g: &ConvGeometry) -> Option<ConvGeometry> {
+    let fits = (0..2).all(|d| {
+        let (before, after) = g.padding[d];
+        g.stride[d] == 1 && before < g.kernel[d] && after < g.kernel[d]
+    });
+    (fits && g.pixels() <= TRANSPOSED_PIXELS).then(|| ConvGeometry {
+        batch: g.batch,
+        channels_in: g.channels_out,
+        channels_out: g.channels_in,
+        input: g.output(),
+        kernel: g.kernel,
+        stride: [1, 1],
+        padding: [0, 1].map(|d| {
+            let (before, after) = g.padding[d];
+            (g.kernel[d] - 1 - before, g.kernel[d] - 1 - after)
+        }),
+    })
+}
+
+/// The weight of [`transposed`]'s convolution, `[C_in, C_out k_h k_w]`: `W[o, c, i, j]` at
+/// `[c, o, k_h - 1 - i, k_w - 1 - j]`.
+fn flipped_weight(g: &ConvGeometry, weight: &[f32]) -> Vec<f32> {
+    let [kh, kw] = g.kernel;
+    let (ci, co) = (g.channels_in, g.channels_out);
+    let mut t = vec![0.0f32; weight.len()];
+    for o in 0..co {
+        for c in 0..ci {
+            let src = &weight[(o * ci + c) * kh * kw..][..kh * kw];
+            let dst = &mut t[(c * co + o) * kh * kw..][..kh * kw];
+            for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = *s;
+            }
+        }
+    }
+    t
 }
 
 /// [`input_grad`] by per-sample patch matrices.
