@@ -43,6 +43,7 @@
 
 mod avg_pool;
 mod batch_norm;
+mod batch_norm_backward;
 pub mod batch_norm_kernels;
 mod cat;
 mod conv;
@@ -53,6 +54,7 @@ mod im2col;
 mod infer;
 mod matmul;
 mod max_pool;
+mod max_pool_grid;
 pub mod peak;
 mod relu;
 mod sigmoid;
