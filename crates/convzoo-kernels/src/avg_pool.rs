@@ -39,6 +39,14 @@ impl PoolGeometry {
 
 /// Average of each window.
 pub fn avg_pool_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
+    if crate::avg_pool_2x2::applies(g) {
+        return crate::avg_pool_2x2::forward(g, x);
+    }
+    general_forward(g, x)
+}
+
+/// [`avg_pool_forward`] for any window and stride.
+pub(crate) fn general_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
     let [h, w] = g.input;
     let [ho, wo] = g.output();
     let [kh, kw] = g.kernel;
@@ -53,7 +61,6 @@ pub fn avg_pool_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
                 for i in 0..kh {
                     let row = &plane[(oh * sh + i) * w..][..w];
                     if kw == 2 && sw == 2 {
-                        // LeNet's and DenseNet's windows: pairs, which vectorise.
                         for (v, pair) in o.iter_mut().zip(row.chunks_exact(2)) {
                             *v += pair[0] + pair[1];
                         }
@@ -72,6 +79,14 @@ pub fn avg_pool_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
 
 /// Gradient of [`avg_pool_forward`]: each window's output gradient spread evenly over it.
 pub fn avg_pool_backward(g: &PoolGeometry, dy: &[f32]) -> Vec<f32> {
+    if crate::avg_pool_2x2::applies(g) {
+        return crate::avg_pool_2x2::backward(g, dy);
+    }
+    general_backward(g, dy)
+}
+
+/// [`avg_pool_backward`] for any window and stride.
+pub(crate) fn general_backward(g: &PoolGeometry, dy: &[f32]) -> Vec<f32> {
     let [h, w] = g.input;
     let [ho, wo] = g.output();
     let [kh, kw] = g.kernel;

@@ -95,13 +95,39 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
                     out_row[hi..].fill(0.0);
                     let first = lo * sw + j - pw;
                     if sw == 1 {
-                        out_row[lo..hi].copy_from_slice(&in_row[first..first + hi - lo]);
+                        copy_run(&mut out_row[lo..hi], &in_row[first..first + hi - lo]);
                     } else {
                         gather_every_isa(&mut out_row[lo..hi], &in_row[first..], sw);
                     }
                 }
             }
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)`, with the short runs of small planes (LeNet's second layer
+/// copies rows of 10 values) done inline by fixed-size, possibly overlapping moves instead of a
+/// call to `memmove` each.
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    assert_eq!(n, src.len());
+    fn block<const B: usize>(dst: &mut [f32], src: &[f32], at: usize) {
+        let d: &mut [f32; B] = (&mut dst[at..at + B]).try_into().unwrap();
+        *d = src[at..at + B].try_into().unwrap();
+    }
+    match n {
+        0 => {}
+        1..4 => (0..n).for_each(|k| dst[k] = src[k]),
+        4..8 => {
+            block::<4>(dst, src, 0);
+            block::<4>(dst, src, n - 4);
+        }
+        8..=16 => {
+            block::<8>(dst, src, 0);
+            block::<8>(dst, src, n - 8);
+        }
+        _ => dst.copy_from_slice(src),
     }
 }
 

@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod avg_pool;
+mod avg_pool_2x2;
 mod batch_norm;
 mod batch_norm_backward;
 pub mod batch_norm_kernels;
