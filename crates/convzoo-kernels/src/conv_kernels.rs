@@ -255,10 +255,13 @@ fn check_residual(g: &ConvGeometry, epilogue: &Epilogue) {
 }
 
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
-/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`: by kernel taps where
-/// [`crate::taps::applies`], else by im2col.
+/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`: summed in registers where
+/// [`crate::direct::applies`], by kernel taps where [`crate::taps::applies`], else by im2col.
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     check_residual(g, &epilogue);
+    if crate::direct::applies(g) {
+        return crate::direct::forward(g, x, weight, epilogue);
+    }
     if crate::taps::applies(g) {
         return crate::taps::forward(g, x, weight, epilogue);
     }

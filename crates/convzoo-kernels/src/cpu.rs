@@ -112,9 +112,34 @@ pub fn set_isa(isa: Isa) -> Result<(), String> {
 
 /// Defines `pub fn $name(args)` that runs the `#[inline(always)]` function `$body` compiled for
 /// the path [`isa`] picks: the same source, vectorised by the compiler for AVX-512, AVX2 + FMA
-/// or the baseline.
+/// or the baseline. A body written `= f::<FUSED>` is generic over `const FUSED: bool` and gets
+/// `true` on the paths with FMA (where `f32::mul_add` is one instruction) and `false` on the
+/// baseline (where it would be a call to libm).
 #[macro_export]
 macro_rules! multiversion {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) = $body:ident::<FUSED>;) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    $body::<true>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    $body::<true>($($arg),*)
+                }
+                match $crate::cpu::isa() {
+                    // SAFETY: isa() only returns a path the CPU supports.
+                    $crate::cpu::Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    $crate::cpu::Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::cpu::Isa::Portable => {}
+                }
+            }
+            $body::<false>($($arg),*)
+        }
+    };
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) = $body:path;) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) {
@@ -138,6 +163,13 @@ macro_rules! multiversion {
             $body($($arg),*)
         }
     };
+}
+
+/// `a * b + c`: one fused multiply-add on the paths that have it (`FUSED`, see
+/// [`multiversion!`]), a multiply and an add on the baseline.
+#[inline(always)]
+pub(crate) fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
 #[cfg(test)]

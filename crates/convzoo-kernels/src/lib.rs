@@ -50,6 +50,7 @@ mod cat;
 mod conv;
 pub mod conv_kernels;
 pub mod cpu;
+mod direct;
 mod epilogue;
 mod im2col;
 mod infer;
