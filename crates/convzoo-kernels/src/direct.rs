@@ -11,6 +11,7 @@
 //! stays in L1.
 
 use crate::conv_kernels::{ConvGeometry, Epilogue};
+use crate::im2col::copy_run;
 use crate::tasks::for_each_task;
 use std::mem::MaybeUninit;
 
@@ -96,7 +97,7 @@ fn pad_sample(g: &ConvGeometry, plan: &Plan, x: &[f32], xp: &mut [f32]) {
     let [(pt, _), (pl, _)] = g.padding;
     for (plane, dst) in x.chunks_exact(h * w).zip(xp.chunks_exact_mut(plan.channel)) {
         for (r, row) in plane.chunks_exact(w).enumerate() {
-            dst[(r + pt) * plan.wp + pl..][..w].copy_from_slice(row);
+            copy_run(&mut dst[(r + pt) * plan.wp + pl..][..w], row);
         }
     }
 }
@@ -176,7 +177,11 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
                     let plane = &mut y_n[o * ho * wo..][..ho * wo];
                     let src = &out[o * plan.grid..];
                     for r in 0..ho {
-                        plane[r * wo..][..wo].write_copy_of_slice(&src[r * plan.wp..][..wo]);
+                        let row = &src[r * plan.wp..][..wo];
+                        // SAFETY: `MaybeUninit<f32>` has `f32`'s layout, and initialised values
+                        // may be read as possibly uninitialised ones.
+                        let row = unsafe { &*(row as *const [f32] as *const [MaybeUninit<f32>]) };
+                        copy_run(&mut plane[r * wo..][..wo], row);
                     }
                     // SAFETY: every row of the plane was just written.
                     let plane = unsafe { plane.assume_init_mut() };

@@ -105,27 +105,31 @@ pub(crate) fn im2col(g: &ConvGeometry, x: &[f32], cols: &mut [f32], ld: usize) {
     }
 }
 
-/// `dst.copy_from_slice(src)`, with the short runs of small planes (LeNet's second layer
-/// copies rows of 10 values) done inline by fixed-size, possibly overlapping moves instead of a
-/// call to `memmove` each.
+/// `dst.copy_from_slice(src)`, with the short runs of small planes (LeNet's rows of 10 to 32
+/// values) done inline by fixed-size, possibly overlapping moves instead of a call to
+/// `memmove` each.
 #[inline(always)]
-fn copy_run(dst: &mut [f32], src: &[f32]) {
+pub(crate) fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
     let n = dst.len();
     assert_eq!(n, src.len());
-    fn block<const B: usize>(dst: &mut [f32], src: &[f32], at: usize) {
-        let d: &mut [f32; B] = (&mut dst[at..at + B]).try_into().unwrap();
+    fn block<const B: usize, T: Copy>(dst: &mut [T], src: &[T], at: usize) {
+        let d: &mut [T; B] = (&mut dst[at..at + B]).try_into().unwrap();
         *d = src[at..at + B].try_into().unwrap();
     }
     match n {
         0 => {}
         1..4 => (0..n).for_each(|k| dst[k] = src[k]),
         4..8 => {
-            block::<4>(dst, src, 0);
-            block::<4>(dst, src, n - 4);
+            block::<4, T>(dst, src, 0);
+            block::<4, T>(dst, src, n - 4);
         }
         8..=16 => {
-            block::<8>(dst, src, 0);
-            block::<8>(dst, src, n - 8);
+            block::<8, T>(dst, src, 0);
+            block::<8, T>(dst, src, n - 8);
+        }
+        17..=32 => {
+            block::<16, T>(dst, src, 0);
+            block::<16, T>(dst, src, n - 16);
         }
         _ => dst.copy_from_slice(src),
     }
