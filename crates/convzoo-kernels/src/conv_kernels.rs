@@ -187,9 +187,13 @@ pub fn bias_grad(g: &ConvGeometry, dy: &[f32]) -> Vec<f32> {
 }
 
 /// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
-/// (`[N, C_in, H, W]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`): by kernel taps
-/// where [`crate::taps::applies`], else by im2col.
+/// (`[N, C_in, H, W]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`): summed in
+/// registers where [`crate::direct::applies`], by kernel taps where [`crate::taps::applies`],
+/// else by im2col.
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    if crate::direct::applies(g) {
+        return crate::direct::weight_grad(g, x, dy);
+    }
     if crate::taps::applies(g) {
         return crate::taps::weight_grad(g, x, dy);
     }

@@ -8,11 +8,13 @@
 //! block's input values are loaded once and each channel's weight is broadcast once. Such a
 //! layer's patch matrix is `C_in k_h k_w` copies of the input (25 for LeNet's first), which
 //! im2col writes and the gemm reads back for a handful of output channels; here the padded input
-//! stays in L1.
+//! stays in L1. The weight gradient ([`weight_grad`]) is summed on the same grid, by blocks of
+//! output channels and taps.
 
 use crate::conv_kernels::{ConvGeometry, Epilogue};
 use crate::im2col::copy_run;
-use crate::tasks::for_each_task;
+use crate::tasks::{for_each_task, per_task, sum_partials};
+use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 /// Output channels of a register block.
@@ -197,6 +199,129 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     unsafe { crate::uninit::written(g.batch * y_len, fill) }
 }
 
+/// Output channels of a weight-gradient register block.
+const GRAD_CHANNELS: usize = 2;
+
+/// Kernel taps of a weight-gradient register block: with [`GRAD_CHANNELS`], 8 accumulators,
+/// and per 8 grid positions 2 output-gradient and 4 input loads for 8 fused multiply-adds.
+const GRAD_TAPS: usize = 4;
+
+/// Grid positions a weight-gradient step covers: one 8-wide vector.
+const LANES: usize = 8;
+
+/// Lays sample `dy` (`[C_out, H_out, W_out]`) on the grid (`[_, plan.grid]`): positions off the
+/// output are zero already and stay so.
+fn grid_dy(g: &ConvGeometry, plan: &Plan, dy: &[f32], dst: &mut [f32]) {
+    let [ho, wo] = g.output();
+    for (plane, d) in dy
+        .chunks_exact(ho * wo)
+        .zip(dst.chunks_exact_mut(plan.grid))
+    {
+        for (r, row) in plane.chunks_exact(wo).enumerate() {
+            copy_run(&mut d[r * plan.wp..][..wo], row);
+        }
+    }
+}
+
+/// Adds one sample's weight gradient to `dw` (`[C_out, C_in, taps]`, `dims` being those three,
+/// each value kept as [`LANES`] partial sums): `dw[o][c][t] += sum_p dy_grid[o][p]
+/// xp[c][p + shift_t]`, by blocks of [`GRAD_CHANNELS`] output channels and [`GRAD_TAPS`] taps
+/// (`shifts` padded to whole blocks; the padding's sums are dropped), summed lane-wise.
+#[inline(always)]
+fn sample_weight_grad<const FUSED: bool>(
+    xp: &[f32],
+    channel: usize,
+    shifts: &[usize],
+    dyg: &[f32],
+    grid: usize,
+    dims: [usize; 3],
+    dw: &mut [[f32; LANES]],
+) {
+    let [co, ci, taps] = dims;
+    let steps = grid / LANES;
+    for c in 0..ci {
+        let x_c = &xp[c * channel..][..channel];
+        for (tb, s_block) in shifts.chunks_exact(GRAD_TAPS).enumerate() {
+            // The block's shifted inputs as vectors, each `steps` long.
+            let xs: [&[[f32; LANES]]; GRAD_TAPS] =
+                std::array::from_fn(|t| x_c[s_block[t]..][..grid].as_chunks::<LANES>().0);
+            for ob in 0..co.div_ceil(GRAD_CHANNELS) {
+                let ds: [&[[f32; LANES]]; GRAD_CHANNELS] = std::array::from_fn(|k| {
+                    dyg[(ob * GRAD_CHANNELS + k) * grid..][..grid]
+                        .as_chunks::<LANES>()
+                        .0
+                });
+                let mut acc = [[[0.0f32; LANES]; GRAD_TAPS]; GRAD_CHANNELS];
+                for q in 0..steps {
+                    let d: [[f32; LANES]; GRAD_CHANNELS] = std::array::from_fn(|k| ds[k][q]);
+                    let x: [[f32; LANES]; GRAD_TAPS] = std::array::from_fn(|t| xs[t][q]);
+                    for (acc_k, d_k) in acc.iter_mut().zip(&d) {
+                        for (acc_kt, x_t) in acc_k.iter_mut().zip(&x) {
+                            for ((a, &dv), &xv) in acc_kt.iter_mut().zip(d_k).zip(x_t) {
+                                *a = crate::cpu::madd::<FUSED>(dv, xv, *a);
+                            }
+                        }
+                    }
+                }
+                for (k, acc_k) in acc.iter().enumerate() {
+                    let o = ob * GRAD_CHANNELS + k;
+                    for (t, lanes) in acc_k.iter().enumerate() {
+                        let tap = tb * GRAD_TAPS + t;
+                        if o < co && tap < taps {
+                            let sums = &mut dw[(o * ci + c) * taps + tap];
+                            sums.iter_mut().zip(lanes).for_each(|(v, l)| *v += l);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// [`sample_weight_grad`] for the CPU's path.
+    fn sample_weight_grad_isa(
+        xp: &[f32],
+        channel: usize,
+        shifts: &[usize],
+        dyg: &[f32],
+        grid: usize,
+        dims: [usize; 3],
+        dw: &mut [[f32; LANES]],
+    ) = sample_weight_grad::<FUSED>;
+}
+
+/// Weight gradient `[C_out, C_in k_h k_w]` of a convolution that [`applies`] (as
+/// [`crate::conv_kernels::weight_grad`]): per-task sums over the grid, then over the tasks.
+pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let plan = Plan::new(g);
+    let taps = g.kernel[0] * g.kernel[1];
+    let mut shifts = plan.shifts.clone();
+    shifts.resize(taps.next_multiple_of(GRAD_TAPS), 0);
+    let dims = [g.channels_out, g.channels_in, taps];
+    let len = g.channels_out * g.patch_rows();
+    let y_len = g.channels_out * g.pixels();
+    let task = per_task(g.batch);
+    let partials: Vec<Vec<f32>> = (0..g.batch)
+        .into_par_iter()
+        .step_by(task)
+        .map(|start| {
+            let end = (start + task).min(g.batch);
+            let mut dw = vec![[0.0f32; LANES]; len];
+            let mut xp = vec![0.0f32; g.channels_in * plan.channel];
+            let rows = g.channels_out.next_multiple_of(GRAD_CHANNELS);
+            let mut dyg = vec![0.0f32; rows * plan.grid];
+            for n in start..end {
+                pad_sample(g, &plan, &x[n * g.input_len()..][..g.input_len()], &mut xp);
+                grid_dy(g, &plan, &dy[n * y_len..][..y_len], &mut dyg);
+                sample_weight_grad_isa(&xp, plan.channel, &shifts, &dyg, plan.grid, dims, &mut dw);
+            }
+            dw.iter().map(|lanes| lanes.iter().sum()).collect()
+        })
+        .collect();
+    sum_partials(partials, len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,11 +368,42 @@ mod tests {
         y
     }
 
-    /// Against the definition (with a bias) and against im2col's (with a residual and ReLU),
+    /// The weight gradient by its definition, in `f64`.
+    fn naive_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        let [h, w] = g.input;
+        let [kh, kw] = g.kernel;
+        let [(pt, _), (pl, _)] = g.padding;
+        let [ho, wo] = g.output();
+        let mut dw = vec![0.0f64; g.channels_out * g.patch_rows()];
+        for n in 0..g.batch {
+            for (o, c, i, j) in (0..g.channels_out).flat_map(|o| {
+                (0..g.channels_in).flat_map(move |c| {
+                    (0..kh).flat_map(move |i| (0..kw).map(move |j| (o, c, i, j)))
+                })
+            }) {
+                let at = ((o * g.channels_in + c) * kh + i) * kw + j;
+                for (r, s) in (0..ho).flat_map(|r| (0..wo).map(move |s| (r, s))) {
+                    let (ih, iw) = ((r + i).checked_sub(pt), (s + j).checked_sub(pl));
+                    if let (Some(ih), Some(iw)) = (ih, iw)
+                        && ih < h
+                        && iw < w
+                    {
+                        let xv = x[((n * g.channels_in + c) * h + ih) * w + iw];
+                        let dv = dy[((n * g.channels_out + o) * ho + r) * wo + s];
+                        dw[at] += xv as f64 * dv as f64;
+                    }
+                }
+            }
+        }
+        dw.into_iter().map(|v| v as f32).collect()
+    }
+
+    /// The forward pass against the definition (with a bias) and against im2col's (with a
+    /// residual and ReLU), the weight gradient against the definition and against im2col's,
     /// for LeNet's two layers, output channels not a multiple of the block, asymmetric padding,
     /// a non-square kernel and a single sample, on every path.
     #[test]
-    fn matches_the_definition_and_the_patch_matrix_convolution() {
+    fn forward_and_weight_grad_match_the_definition_and_the_patch_matrix_convolution() {
         // (batch, c_in, c_out, h, w, kernel, padding)
         let cases = [
             (5, 1, 6, 28, 28, [5, 5], [(2, 2), (2, 2)]),
@@ -299,6 +455,20 @@ mod tests {
                     &format!("forward with a residual {case}"),
                     &forward(&g, &x, &weight, epilogue),
                     &conv_kernels::im2col_forward(&g, &x, &weight, epilogue),
+                    1e-5,
+                );
+                let dy = values(batch * co * ho * wo, 3);
+                let dw = weight_grad(&g, &x, &dy);
+                assert_close(
+                    &format!("weight grad {case}"),
+                    &dw,
+                    &naive_weight_grad(&g, &x, &dy),
+                    1e-5,
+                );
+                assert_close(
+                    &format!("weight grad against im2col's {case}"),
+                    &dw,
+                    &conv_kernels::im2col_weight_grad(&g, &x, &dy),
                     1e-5,
                 );
             }
