@@ -9,12 +9,10 @@
 //! accumulated per thread. The forward pass writes each sample's gemm straight into the NCHW
 //! output, where flex converts to NHWC, tiles and scatters.
 
-use rayon::prelude::*;
-
 pub use crate::epilogue::{Activation, Epilogue};
 use crate::im2col::{col2im, im2col};
 use crate::matmul::{Strided, gemm_into, gemm_uninit};
-use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_partials};
+use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_over_tasks};
 use std::mem::MaybeUninit;
 
 /// Geometry of a 2D convolution (groups 1, dilation 1) on contiguous NCHW tensors.
@@ -170,20 +168,15 @@ fn row_sum(row: &[f32]) -> f32 {
 pub fn bias_grad(g: &ConvGeometry, dy: &[f32]) -> Vec<f32> {
     let (co, pixels) = (g.channels_out, g.pixels());
     let sample = co * pixels;
-    let task = per_task(g.batch);
-    let partials: Vec<Vec<f32>> = dy
-        .par_chunks(task * sample)
-        .map(|block| {
-            let mut acc = vec![0.0f32; co];
-            for dy_n in block.chunks_exact(sample) {
-                for (a, row) in acc.iter_mut().zip(dy_n.chunks_exact(pixels)) {
-                    *a += row_sum(row);
-                }
+    sum_over_tasks(g.batch, co, |start, end| {
+        let mut acc = vec![0.0f32; co];
+        for dy_n in dy[start * sample..end * sample].chunks_exact(sample) {
+            for (a, row) in acc.iter_mut().zip(dy_n.chunks_exact(pixels)) {
+                *a += row_sum(row);
             }
-            acc
-        })
-        .collect();
-    sum_partials(partials, co)
+        }
+        acc
+    })
 }
 
 /// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
@@ -192,7 +185,7 @@ pub fn bias_grad(g: &ConvGeometry, dy: &[f32]) -> Vec<f32> {
 /// else by im2col.
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     if crate::direct::applies(g) {
-        return crate::direct::weight_grad(g, x, dy);
+        return crate::direct_weight_grad::weight_grad(g, x, dy);
     }
     if crate::taps::applies(g) {
         return crate::taps::weight_grad(g, x, dy);
@@ -206,32 +199,26 @@ pub(crate) fn im2col_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec
     let pixels = g.pixels();
     let task = per_task(g.batch);
     let group = per_gemm(pixels, task);
-    let partials: Vec<Vec<f32>> = (0..g.batch)
-        .into_par_iter()
-        .step_by(task)
-        .map(|start| {
-            let end = (start + task).min(g.batch);
-            let mut acc = vec![0.0f32; g.channels_out * rows];
-            let mut cols = cols_buffer(g, group);
-            let mut dy_buf = block_buffer(g, group);
-            for (n0, nb) in blocks(start, end, group) {
-                let ld = nb * pixels;
-                let cols = patches(g, x, n0, nb, &mut cols);
-                let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
-                // acc[C_out, rows] += dy_block[C_out, ld] * cols^T[ld, rows]
-                gemm_into(
-                    &mut acc,
-                    [g.channels_out, rows, ld],
-                    n0 != start,
-                    Strided::new(dy_block, ld, 1),
-                    Strided::new(cols, 1, ld),
-                    gemm_parallelism(g.batch),
-                );
-            }
-            acc
-        })
-        .collect();
-    sum_partials(partials, g.channels_out * rows)
+    sum_over_tasks(g.batch, g.channels_out * rows, |start, end| {
+        let mut acc = vec![0.0f32; g.channels_out * rows];
+        let mut cols = cols_buffer(g, group);
+        let mut dy_buf = block_buffer(g, group);
+        for (n0, nb) in blocks(start, end, group) {
+            let ld = nb * pixels;
+            let cols = patches(g, x, n0, nb, &mut cols);
+            let dy_block = dy_block(g, dy, n0, nb, &mut dy_buf);
+            // acc[C_out, rows] += dy_block[C_out, ld] * cols^T[ld, rows]
+            gemm_into(
+                &mut acc,
+                [g.channels_out, rows, ld],
+                n0 != start,
+                Strided::new(dy_block, ld, 1),
+                Strided::new(cols, 1, ld),
+                gemm_parallelism(g.batch),
+            );
+        }
+        acc
+    })
 }
 
 /// [`forward`] for inference: by Winograd's F(2x2, 3x3) where [`crate::winograd::applies`]

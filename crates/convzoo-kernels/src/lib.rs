@@ -51,6 +51,7 @@ mod conv;
 pub mod conv_kernels;
 pub mod cpu;
 mod direct;
+mod direct_weight_grad;
 mod epilogue;
 mod im2col;
 mod infer;
@@ -162,6 +163,46 @@ mod testing {
         let count = dims.iter().product();
         let values: Vec<f32> = (0..count).map(|_| normal.sample(&mut rng)).collect();
         Tensor::from_data(TensorData::new(values, dims), device)
+    }
+
+    /// `n` values in `[-0.5, 0.5)` from a multiplicative hash of their index and `seed`.
+    pub fn pattern(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let v = (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed);
+                (v >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    /// Calls `term(x_at, w_at, y_at)` for every product of a convolution (groups 1, dilation 1)
+    /// by its definition: input `x_at` (`[N, C_in, H, W]`) times weight `w_at`
+    /// (`[C_out, C_in, k_h, k_w]`) adds to output `y_at` (`[N, C_out, H_out, W_out]`).
+    pub fn conv_terms(
+        g: &crate::conv_kernels::ConvGeometry,
+        mut term: impl FnMut(usize, usize, usize),
+    ) {
+        let ([h, w], [kh, kw], [sh, sw]) = (g.input, g.kernel, g.stride);
+        let [(pt, _), (pl, _)] = g.padding;
+        let [ho, wo] = g.output();
+        let (ci, co) = (g.channels_in, g.channels_out);
+        for n in 0..g.batch {
+            for o in 0..co {
+                for (r, s) in (0..ho).flat_map(|r| (0..wo).map(move |s| (r, s))) {
+                    let y_at = ((n * co + o) * ho + r) * wo + s;
+                    for c in 0..ci {
+                        for (i, j) in (0..kh).flat_map(|i| (0..kw).map(move |j| (i, j))) {
+                            let ih = (r * sh + i).checked_sub(pt).filter(|&v| v < h);
+                            let iw = (s * sw + j).checked_sub(pl).filter(|&v| v < w);
+                            if let (Some(ih), Some(iw)) = (ih, iw) {
+                                let x_at = ((n * ci + c) * h + ih) * w + iw;
+                                term(x_at, ((o * ci + c) * kh + i) * kw + j, y_at);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The largest absolute difference of two slices of equal length; a NaN difference (a NaN

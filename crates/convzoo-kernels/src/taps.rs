@@ -9,12 +9,11 @@
 //! instead of `k_h k_w` times, and where `C_out` is small the gemm reads it in place
 //! without packing it (DenseNet's 32-channel 3x3 convolutions).
 
-use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 use crate::conv_kernels::{ConvGeometry, Epilogue};
 use crate::matmul::{Strided, gemm_into, gemm_rows};
-use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_partials};
+use crate::tasks::{blocks, for_each_task, gemm_parallelism, per_task, sum_over_tasks};
 
 /// Whether [`forward`], [`weight_grad`] and [`input_grad`] take the convolution: stride 1,
 /// a kernel larger than 1x1, enough input channels that each tap's gemm has depth, few enough
@@ -164,36 +163,29 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let grid = Grid::new(g);
     let (co, ci, taps) = (g.channels_out, g.channels_in, g.kernel[0] * g.kernel[1]);
-    let task = per_task(g.batch);
     // Per tap `[taps, C_out, C_in]`, summed over the tasks, then laid out as the weight.
-    let partials: Vec<Vec<f32>> = (0..g.batch)
-        .into_par_iter()
-        .step_by(task)
-        .map(|start| {
-            let end = (start + task).min(g.batch);
-            let mut acc = vec![0.0f32; taps * co * ci];
-            let mut xp = vec![0.0f32; ci * grid.group * grid.plane];
-            let mut dyg = vec![0.0f32; co * grid.group * grid.plane];
-            for (n0, nb) in blocks(start, end, grid.group) {
-                let (ld, span) = (nb * grid.plane, grid.span(g, nb));
-                pad_input(g, &grid, x, n0, nb, &mut xp);
-                grid_dy(g, &grid, dy, n0, nb, &mut dyg);
-                for (tap, acc_t) in acc.chunks_exact_mut(co * ci).enumerate() {
-                    // acc_t[C_out, C_in] += dy_grid[C_out, span] * (x_p shifted)^T[span, C_in]
-                    gemm_into(
-                        acc_t,
-                        [co, ci, span],
-                        n0 != start,
-                        Strided::new(&dyg, ld, 1),
-                        Strided::new(&xp[grid.shift(g, tap)..], 1, ld),
-                        gemm_parallelism(g.batch),
-                    );
-                }
+    let total = sum_over_tasks(g.batch, taps * co * ci, |start, end| {
+        let mut acc = vec![0.0f32; taps * co * ci];
+        let mut xp = vec![0.0f32; ci * grid.group * grid.plane];
+        let mut dyg = vec![0.0f32; co * grid.group * grid.plane];
+        for (n0, nb) in blocks(start, end, grid.group) {
+            let (ld, span) = (nb * grid.plane, grid.span(g, nb));
+            pad_input(g, &grid, x, n0, nb, &mut xp);
+            grid_dy(g, &grid, dy, n0, nb, &mut dyg);
+            for (tap, acc_t) in acc.chunks_exact_mut(co * ci).enumerate() {
+                // acc_t[C_out, C_in] += dy_grid[C_out, span] * (x_p shifted)^T[span, C_in]
+                gemm_into(
+                    acc_t,
+                    [co, ci, span],
+                    n0 != start,
+                    Strided::new(&dyg, ld, 1),
+                    Strided::new(&xp[grid.shift(g, tap)..], 1, ld),
+                    gemm_parallelism(g.batch),
+                );
             }
-            acc
-        })
-        .collect();
-    let total = sum_partials(partials, taps * co * ci);
+        }
+        acc
+    });
     let mut dw = vec![0.0f32; co * ci * taps];
     for (tap, acc_t) in total.chunks_exact(co * ci).enumerate() {
         for (oc, v) in acc_t.iter().enumerate() {
@@ -252,16 +244,7 @@ pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::conv_kernels;
-    use crate::testing::assert_close;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                let v = (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed);
-                (v >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-            })
-            .collect()
-    }
+    use crate::testing::{assert_close, pattern as values};
 
     /// The taps' values and gradients against im2col's, for padded, unpadded, asymmetric,
     /// non-square, grouped (few pixels) and single-sample geometries, and a residual with ReLU

@@ -46,8 +46,24 @@ pub(crate) fn for_each_task<T: Send>(
         });
 }
 
+/// The element-wise sum over a batch's tasks ([`per_task`] samples each, run in parallel) of
+/// `work(start, end)`: `len` values computed from samples `start..end`.
+pub(crate) fn sum_over_tasks(
+    batch: usize,
+    len: usize,
+    work: impl Fn(usize, usize) -> Vec<f32> + Sync + Send,
+) -> Vec<f32> {
+    let task = per_task(batch);
+    let partials: Vec<Vec<f32>> = (0..batch)
+        .into_par_iter()
+        .step_by(task)
+        .map(|start| work(start, (start + task).min(batch)))
+        .collect();
+    sum_partials(partials, len)
+}
+
 /// The element-wise sum of the tasks' `partials` (zeros of `len` when there are none).
-pub(crate) fn sum_partials(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+fn sum_partials(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut partials = partials.into_iter();
     let mut total = partials.next().unwrap_or_else(|| vec![0.0; len]);
     for p in partials {
