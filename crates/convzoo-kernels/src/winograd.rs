@@ -90,51 +90,84 @@ fn weight_transform(g: &ConvGeometry, weight: &[f32]) -> Vec<f32> {
     u
 }
 
-/// `B^T d B` for every input channel and tile of samples `n0..n0 + nb` into `v[xi][c][t]`,
-/// `t` running over the block's tiles (`ld` of them), sample-major.
-fn input_transform(g: &ConvGeometry, x: &[f32], n0: usize, nb: usize, v: &mut [f32], ld: usize) {
+crate::multiversion! {
+    /// `B^T d B` for every input channel and tile of samples `n0..n0 + nb` into
+    /// `v[xi][c][t]`, `t` running over the block's tiles (`ld` of them), sample-major.
+    fn input_transform(g: &ConvGeometry, x: &[f32], n0: usize, nb: usize, v: &mut [f32], ld: usize)
+        = input_transform_body;
+}
+
+/// [`input_transform`]: a plane at a time, each row of tiles as a whole. Tile `t` of a row
+/// reads padded columns `2t..2t + 4`, which are `even[t], odd[t], even[t + 1], odd[t + 1]` of
+/// its rows split into even and odd columns, so that every step is a contiguous sweep.
+#[inline(always)]
+fn input_transform_body(
+    g: &ConvGeometry,
+    x: &[f32],
+    n0: usize,
+    nb: usize,
+    v: &mut [f32],
+    ld: usize,
+) {
     let [h, w] = g.input;
     let [th, tw] = tiles(g);
-    let (ph, pw) = (g.padding[0].0 as isize, g.padding[1].0 as isize);
+    let (ph, pw) = (g.padding[0].0, g.padding[1].0);
     let ci = g.channels_in;
+    let n = tw + 1;
+    // The plane's padded rows `0..2 * th + 2` (input row `r - ph`), each as `[even; n]` then
+    // `[odd; n]`, zero outside the input.
+    let mut split = vec![0.0f32; (2 * th + 2) * 2 * n];
+    let mut padded = vec![0.0f32; 2 * n];
+    // B^T d of one row of tiles: four rows, even and odd parts.
+    let mut t = vec![0.0f32; 4 * 2 * n];
     for b in 0..nb {
         let sample = &x[(n0 + b) * ci * h * w..][..ci * h * w];
         for c in 0..ci {
             let plane = &sample[c * h * w..][..h * w];
+            for (r, row) in split.chunks_exact_mut(2 * n).enumerate() {
+                let Some(s) = r.checked_sub(ph).filter(|&s| s < h) else {
+                    row.fill(0.0);
+                    continue;
+                };
+                let len = w.min(2 * n - pw);
+                padded.fill(0.0);
+                padded[pw..][..len].copy_from_slice(&plane[s * w..][..len]);
+                let (even, odd) = row.split_at_mut(n);
+                for ((e, o), p) in even.iter_mut().zip(odd).zip(padded.chunks_exact(2)) {
+                    *e = p[0];
+                    *o = p[1];
+                }
+            }
             for ty in 0..th {
-                for tx in 0..tw {
-                    let (r0, c0) = (2 * ty as isize - ph, 2 * tx as isize - pw);
-                    let mut d = [[0.0f32; 4]; 4];
-                    let inside = r0 >= 0 && c0 >= 0 && r0 + 4 <= h as isize && c0 + 4 <= w as isize;
-                    for (i, row) in d.iter_mut().enumerate() {
-                        let r = r0 + i as isize;
-                        if inside {
-                            let s = &plane[r as usize * w + c0 as usize..][..4];
-                            row.copy_from_slice(s);
-                        } else if r >= 0 && r < h as isize {
-                            for (j, val) in row.iter_mut().enumerate() {
-                                let cc = c0 + j as isize;
-                                if cc >= 0 && cc < w as isize {
-                                    *val = plane[r as usize * w + cc as usize];
-                                }
-                            }
-                        }
+                let d = &split[2 * ty * 2 * n..][..4 * 2 * n];
+                let (d0, rest) = d.split_at(2 * n);
+                let (d1, rest) = rest.split_at(2 * n);
+                let (d2, d3) = rest.split_at(2 * n);
+                let (t0, rest) = t.split_at_mut(2 * n);
+                let (t1, rest) = rest.split_at_mut(2 * n);
+                let (t2, t3) = rest.split_at_mut(2 * n);
+                for k in 0..2 * n {
+                    t0[k] = d0[k] - d2[k];
+                    t1[k] = d1[k] + d2[k];
+                    t2[k] = d2[k] - d1[k];
+                    t3[k] = d1[k] - d3[k];
+                }
+                let tile0 = b * th * tw + ty * tw;
+                for (i, ti) in t.chunks_exact(2 * n).enumerate() {
+                    let (e, o) = ti.split_at(n);
+                    let (e0, e1, o0, o1) = (&e[..tw], &e[1..], &o[..tw], &o[1..]);
+                    let at = |j: usize| ((4 * i + j) * ci + c) * ld + tile0;
+                    for (dst, k) in v[at(0)..][..tw].iter_mut().zip(0..tw) {
+                        *dst = e0[k] - e1[k];
                     }
-                    // B^T d: rows.
-                    let mut t = [[0.0f32; 4]; 4];
-                    for j in 0..4 {
-                        t[0][j] = d[0][j] - d[2][j];
-                        t[1][j] = d[1][j] + d[2][j];
-                        t[2][j] = d[2][j] - d[1][j];
-                        t[3][j] = d[1][j] - d[3][j];
+                    for (dst, k) in v[at(1)..][..tw].iter_mut().zip(0..tw) {
+                        *dst = o0[k] + e1[k];
                     }
-                    // (B^T d) B: columns.
-                    let tile = b * th * tw + ty * tw + tx;
-                    for (i, r) in t.iter().enumerate() {
-                        let out = [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]];
-                        for (j, &val) in out.iter().enumerate() {
-                            v[((4 * i + j) * ci + c) * ld + tile] = val;
-                        }
+                    for (dst, k) in v[at(2)..][..tw].iter_mut().zip(0..tw) {
+                        *dst = e1[k] - o0[k];
+                    }
+                    for (dst, k) in v[at(3)..][..tw].iter_mut().zip(0..tw) {
+                        *dst = o0[k] - o1[k];
                     }
                 }
             }
@@ -142,48 +175,73 @@ fn input_transform(g: &ConvGeometry, x: &[f32], n0: usize, nb: usize, v: &mut [f
     }
 }
 
-/// `A^T m A` for every output channel and tile of the block from `m[xi][o][t]`, written into
-/// the block's samples of `y` (`[N, C_out, H_out, W_out]`, starting at sample `n0 - y_start`
-/// of `y`).
-fn output_transform(g: &ConvGeometry, m: &[f32], ld: usize, nb: usize, y: &mut [f32]) {
+crate::multiversion! {
+    /// `A^T m A` for every output channel and tile of the block (samples `n0..n0 + nb`) from
+    /// `m[xi][o][t]`, written into `y` (the block's `[nb, C_out, H_out, W_out]`), each plane
+    /// finished by `epilogue` while it is in cache.
+    fn output_transform(
+        g: &ConvGeometry,
+        m: &[f32],
+        ld: usize,
+        n0: usize,
+        nb: usize,
+        y: &mut [f32],
+        epilogue: &Epilogue,
+    ) = output_transform_body;
+}
+
+/// [`output_transform`]: a row of tiles at a time, its two output rows computed as even and
+/// odd columns and then interleaved.
+#[inline(always)]
+fn output_transform_body(
+    g: &ConvGeometry,
+    m: &[f32],
+    ld: usize,
+    n0: usize,
+    nb: usize,
+    y: &mut [f32],
+    epilogue: &Epilogue,
+) {
     let [ho, wo] = g.output();
     let [th, tw] = tiles(g);
     let co = g.channels_out;
+    // A^T m: two rows of four columns, `tw` tiles each.
+    let mut r = vec![0.0f32; 8 * tw];
+    let mut row = vec![0.0f32; 2 * tw];
     for b in 0..nb {
         let sample = &mut y[b * co * ho * wo..][..co * ho * wo];
         for o in 0..co {
             let plane = &mut sample[o * ho * wo..][..ho * wo];
             for ty in 0..th {
-                for tx in 0..tw {
-                    let tile = b * th * tw + ty * tw + tx;
-                    let at = |xi: usize| m[(xi * co + o) * ld + tile];
-                    // A^T m: 2x4.
-                    let column = |j: usize| (at(j), at(4 + j), at(8 + j), at(12 + j));
-                    let r: [[f32; 4]; 2] = [
-                        std::array::from_fn(|j| {
-                            let (m0, m1, m2, _) = column(j);
-                            m0 + m1 + m2
-                        }),
-                        std::array::from_fn(|j| {
-                            let (_, m1, m2, m3) = column(j);
-                            m1 - m2 - m3
-                        }),
-                    ];
-                    for (i, row) in r.iter().enumerate() {
-                        let oy = 2 * ty + i;
-                        if oy >= ho {
-                            continue;
-                        }
-                        let pair = [row[0] + row[1] + row[2], row[1] - row[2] - row[3]];
-                        for (j, &val) in pair.iter().enumerate() {
-                            let ox = 2 * tx + j;
-                            if ox < wo {
-                                plane[oy * wo + ox] = val;
-                            }
-                        }
+                let tile0 = b * th * tw + ty * tw;
+                let at = |xi: usize| &m[(xi * co + o) * ld + tile0..][..tw];
+                let (r0, r1) = r.split_at_mut(4 * tw);
+                for j in 0..4 {
+                    let (m0, m1, m2, m3) = (at(j), at(4 + j), at(8 + j), at(12 + j));
+                    let (s0, s1) = (&mut r0[j * tw..][..tw], &mut r1[j * tw..][..tw]);
+                    for k in 0..tw {
+                        s0[k] = m0[k] + m1[k] + m2[k];
+                        s1[k] = m1[k] - m2[k] - m3[k];
                     }
                 }
+                for (i, ri) in r.chunks_exact(4 * tw).enumerate() {
+                    let oy = 2 * ty + i;
+                    if oy >= ho {
+                        continue;
+                    }
+                    let (c0, rest) = ri.split_at(tw);
+                    let (c1, rest) = rest.split_at(tw);
+                    let (c2, c3) = rest.split_at(tw);
+                    for (k, pair) in row.chunks_exact_mut(2).enumerate() {
+                        pair[0] = c0[k] + c1[k] + c2[k];
+                        pair[1] = c1[k] - c2[k] - c3[k];
+                    }
+                    plane[oy * wo..][..wo].copy_from_slice(&row[..wo]);
+                }
             }
+            let at = ((n0 + b) * co + o) * ho * wo;
+            let residual = epilogue.residual.map(|r| &r[at..][..ho * wo]);
+            epilogue.apply(plane, o, residual);
         }
     }
 }
@@ -220,16 +278,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
                 );
             }
             let y_block = &mut y_task[(n0 - start) * y_len..][..nb * y_len];
-            output_transform(g, &m, ld, nb, y_block);
-            for b in 0..nb {
-                for o in 0..co {
-                    let row = &mut y_block[b * y_len + o * pixels..][..pixels];
-                    let res = epilogue
-                        .residual
-                        .map(|r| &r[(n0 + b) * y_len + o * pixels..][..pixels]);
-                    epilogue.apply(row, o, res);
-                }
-            }
+            output_transform(g, &m, ld, n0, nb, y_block, &epilogue);
         }
     });
     y
@@ -286,6 +335,7 @@ mod tests {
             (1, 3, 4, 5, 7, [(1, 1), (1, 1)]),
             (3, 5, 2, 4, 4, [(0, 0), (2, 2)]),
             (20, 2, 3, 3, 6, [(2, 1), (0, 2)]),
+            (2, 4, 3, 13, 37, [(1, 1), (1, 0)]),
         ] {
             let g = ConvGeometry {
                 batch,
@@ -302,6 +352,25 @@ mod tests {
             let expected = naive(&g, &x, &weight);
             let worst = crate::testing::max_abs_diff(&ours, &expected);
             assert!(worst < 1e-6, "{g:?}: off by {worst}");
+            // A bias, a residual and ReLU, applied plane by plane after the output transform.
+            let bias: Vec<f32> = (0..co).map(|_| next()).collect();
+            let residual: Vec<f32> = (0..expected.len()).map(|_| next()).collect();
+            let epilogue = Epilogue {
+                shift: Some(&bias),
+                residual: Some(&residual),
+                activation: crate::conv_kernels::Activation::Relu,
+                ..Epilogue::default()
+            };
+            let fused = forward(&g, &x, &weight, epilogue);
+            let pixels = expected.len() / batch / co;
+            let finished: Vec<f32> = expected
+                .iter()
+                .zip(&residual)
+                .enumerate()
+                .map(|(i, (e, r))| (e + bias[i / pixels % co] + r).max(0.0))
+                .collect();
+            let worst = crate::testing::max_abs_diff(&fused, &finished);
+            assert!(worst < 1e-6, "{g:?} with an epilogue: off by {worst}");
         }
     }
 }
