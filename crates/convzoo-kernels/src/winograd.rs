@@ -20,13 +20,11 @@ const MIN_TILES: usize = 256;
 
 /// Whether F(2x2, 3x3) computes this convolution: a 3x3 kernel, stride 1, padding at most 2,
 /// enough input and output channels that the gemms' saving outweighs the transforms, and outputs of 6x6
-/// or more (smaller ones waste much of their tiles). Where it measured faster than im2col
-/// (`bench --layers`; BENCHMARKS.md): not on the AVX-512 path, whose gemms are twice as fast
-/// while the transforms stay bound by memory.
+/// or more (smaller ones waste much of their tiles): where it measured faster than im2col, on
+/// every kernel path since the transforms sweep whole rows of tiles (BENCHMARKS.md).
 pub fn applies(g: &ConvGeometry) -> bool {
     let [h, w] = g.output();
-    crate::cpu::isa() != crate::cpu::Isa::Avx512
-        && g.kernel == [3, 3]
+    g.kernel == [3, 3]
         && g.stride == [1, 1]
         && g.padding.iter().all(|&(a, b)| a <= 2 && b <= 2)
         && g.channels_in >= MIN_CHANNELS_IN
