@@ -237,8 +237,8 @@ fn output_transform_body(
                     plane[oy * wo..][..wo].copy_from_slice(&row[..wo]);
                 }
             }
-            let at = ((n0 + b) * co + o) * ho * wo;
-            let residual = epilogue.residual.map(|r| &r[at..][..ho * wo]);
+            let offset = ((n0 + b) * co + o) * ho * wo;
+            let residual = epilogue.residual.map(|r| &r[offset..][..ho * wo]);
             epilogue.apply(plane, o, residual);
         }
     }
