@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-op profile of training steps of one model on flex: runs `convzoo bench --profile` under
+# Per-op profile of training steps of one model on flex: runs `convzoo bench profile` under
 # `perf record --call-graph dwarf` and attributes the samples to Burn ops (bench/perf_ops.py).
 # With --infer, inference batches instead (no autodiff ops to attribute to: the functions that
 # take the time, from `perf report`).
@@ -17,7 +17,7 @@ cargo build --release --quiet -p convzoo-trainer --bin convzoo
 data=$(mktemp /tmp/convzoo-perf.XXXXXX)
 trap 'rm -f "$data"' EXIT
 perf record -q -F 997 --call-graph dwarf,32768 -o "$data" -- \
-  target/release/convzoo bench --profile $infer --model "$model" --steps "$steps" --warmup 2 $batch
+  target/release/convzoo bench profile $infer --model "$model" --steps "$steps" --warmup 2 $batch
 if [ -n "$infer" ]; then
   perf report -q -i "$data" --no-children --sort dso,sym -g none 2>/dev/null | head -30
   exit 0

@@ -23,7 +23,7 @@
 //!
 //! Batches are 8 images at 28x28, 4 at 64x64 (the global-pooling models, smallest size where
 //! every batch norm still averages over 16 or more values) and 1 at 224x224 (AlexNet and the
-//! VGGs: ndarray takes minutes per VGG-11 step). The learning rate keeps five steps on random
+//! VGGs: a VGG-11 step is slow on ndarray). The learning rate keeps five steps on random
 //! labels well-conditioned, so that 1e-3 measures the backends and not chaos: the recipe's, at
 //! most 0.1, for the LeNets; 0.01 at 224x224 (five VGG-11 steps at its recipe's 0.05 turn a
 //! change of one part in 10^7 in the first input into a loss change of 9.5e-4 on flex alone,
@@ -33,8 +33,8 @@
 //! (the `vgg_sensitivity` experiment, see BENCHMARKS.md). The first-step gradients are not
 //! exposed to that amplification and check every backward pass at full scale. On backends other
 //! than flex, a model with a cheaper registry model of the same architecture is checked through
-//! that one (VGG-16 through VGG-11, ResNet-34 through ResNet-18): ndarray takes minutes per
-//! VGG step.
+//! that one (VGG-16 through VGG-11, ResNet-34 through ResNet-18): a VGG step is slow on
+//! ndarray.
 //!
 //! By default only flex is compiled in. The comparison across backends runs with their features:
 //! `cargo test --release -p convzoo-tests --features ndarray,wgpu --test backends`

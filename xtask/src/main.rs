@@ -1,12 +1,15 @@
 //! `cargo xtask <task>`: the project's tasks. A thin binary that shells out to cargo (the
 //! cargo-xtask convention), so it compiles in seconds and never rebuilds Burn.
 //!
-//! Every task runs the `convzoo` binary (crate `convzoo-trainer`) in the release profile, the
-//! same profile `cargo test --release` uses, so the optimised Burn build is shared. A
+//! Every task runs the `convzoo` binary (crate `convzoo-trainer`) or `convzoo-serve` in the
+//! release profile, the same profile `cargo test --release` uses, so the optimised Burn build is
+//! shared. Both binaries are built by one cargo call with the same features, so `serve` after
+//! `train` (or the reverse) compiles nothing. A
 //! `--backend NAME[:SELECTOR]` argument other than the default (`flex`) adds the cargo feature
 //! `NAME`; `CONVZOO_FEATURES=a,b` adds features to every build, so that runs on several backends
 //! share one build (CI sets `ndarray,wgpu`).
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 const HELP: &str = "\
@@ -23,15 +26,17 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   export     a run's weights as safetensors with d2l key names: --run DIR --out FILE
   infer      logits for a tensor file: --model NAME --weights PATH --input IN --output OUT
   serve      the web page and JSON API for runs: --run DIR (repeatable) or --runs DIR
-             [--port 8000] [--host 127.0.0.1] (runs `convzoo-serve`)
+             [--port 8000] [--host 127.0.0.1] (runs `convzoo-serve`, built with `convzoo`)
   test       run the test suite as CI does: cargo test --release --workspace
   test-backends
              the cross-backend test (every model, flex vs each backend compiled in) with the
              features in $CONVZOO_FEATURES, default `ndarray,wgpu` (wgpu needs a Vulkan driver;
              Debian: apt-get install mesa-vulkan-drivers libvulkan1)
   bench      training and inference throughput per model: [--model NAME|all] [--batch-size N]
-             [--steps N] [--json] [--compare-pytorch] [--compare-onnx]; `bench --criterion` runs the criterion
-             benchmarks (data loading, input pipeline against a training step)
+             [--steps N] [--json]; `bench compare --pytorch --onnx [--rounds 3] [--markdown]`
+             beside d2l's PyTorch models and ONNX Runtime; `bench profile|breakdown|peak|layers`
+             (see `bench --help`); `bench --criterion` runs the criterion benchmarks (data
+             loading, input pipeline against a training step)
 
 Backends: --backend flex (default), ndarray, wgpu, vulkan, cuda or metal; the matching cargo
 feature is enabled for you. GPU adapters: --backend wgpu:discrete|integrated|virtual|cpu[:N]
@@ -81,6 +86,69 @@ fn extra_features() -> Option<String> {
     std::env::var("CONVZOO_FEATURES").ok()
 }
 
+/// The workspace's root (xtask's parent folder).
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds `convzoo` and `convzoo-serve` in one cargo call (release, the trainer's `features`),
+/// and returns the folder that holds them; on failure, the exit code to end with.
+fn build_binaries(features: Option<&str>) -> Result<PathBuf, ExitCode> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--quiet", "--bins"]).args([
+        "--package",
+        "convzoo-trainer",
+        "--package",
+        "convzoo-serve",
+    ]);
+    if let Some(features) = features {
+        cmd.args(["--features", &trainer_features(features)]);
+    }
+    match cmd.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            return Err(ExitCode::from(
+                status.code().unwrap_or(1).clamp(1, 255) as u8
+            ));
+        }
+        Err(e) => {
+            eprintln!("error: cannot run cargo: {e}");
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    Ok(target.join("release"))
+}
+
+/// `features` as features of the trainer package (`wgpu` -> `convzoo-trainer/wgpu`), which the
+/// two-package build needs; features that name their package are kept.
+fn trainer_features(features: &str) -> String {
+    features
+        .split(',')
+        .map(|f| match f.contains('/') {
+            true => f.to_string(),
+            false => format!("convzoo-trainer/{f}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Points `convzoo bench compare --pytorch --onnx` at the workspace's peer scripts,
+/// unless the environment already names them.
+fn peer_scripts(cmd: &mut Command) {
+    let scripts = [
+        ("CONVZOO_PYTORCH_BENCH", "bench/pytorch/bench.py"),
+        ("CONVZOO_ONNX_BENCH", "tools/onnx/bench_onnx.py"),
+    ];
+    for (var, path) in scripts {
+        if std::env::var_os(var).is_none() {
+            cmd.env(var, workspace().join(path));
+        }
+    }
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -95,27 +163,22 @@ fn main() -> ExitCode {
     let mut cmd = cargo();
     match task.as_str() {
         "train" | "eval" | "predict" | "summary" | "models" | "import" | "export" | "infer"
-        | "bench"
+        | "bench" | "serve"
             if !(task == "bench" && rest.iter().any(|a| a == "--criterion")) =>
         {
-            cmd.args([
-                "run",
-                "--release",
-                "--quiet",
-                "--package",
-                "convzoo-trainer",
-                "--bin",
-                "convzoo",
-            ]);
-            if let Some(features) = features(backend_feature(rest), extra_features()) {
-                cmd.args(["--features", &features]);
+            let features = features(backend_feature(rest), extra_features());
+            let dir = match build_binaries(features.as_deref()) {
+                Ok(dir) => dir,
+                Err(code) => return code,
+            };
+            if task == "serve" {
+                cmd = Command::new(dir.join("convzoo-serve"));
+                cmd.args(rest);
+            } else {
+                cmd = Command::new(dir.join("convzoo"));
+                cmd.arg(task).args(rest);
+                peer_scripts(&mut cmd);
             }
-            cmd.arg("--").arg(task).args(rest);
-        }
-        "serve" => {
-            cmd.args(["run", "--release", "--quiet", "--package", "convzoo-serve"])
-                .args(["--bin", "convzoo-serve", "--"])
-                .args(rest);
         }
         "test" => {
             cmd.args(["test", "--release", "--workspace"]).args(rest);
@@ -204,6 +267,11 @@ mod tests {
     #[test]
     fn extra_features_join_the_backend_feature() {
         assert_eq!(features(None, None), None);
+        assert_eq!(
+            trainer_features("ndarray,wgpu"),
+            "convzoo-trainer/ndarray,convzoo-trainer/wgpu"
+        );
+        assert_eq!(trainer_features("convzoo-tests/wgpu"), "convzoo-tests/wgpu");
         assert_eq!(features(Some("wgpu".into()), None).as_deref(), Some("wgpu"));
         assert_eq!(
             features(Some("wgpu".into()), Some("ndarray,wgpu".into())).as_deref(),

@@ -18,9 +18,9 @@
 //! | one entry point for convolution and average-pooling layers | | [`conv::forward`], [`conv::avg_pool`] |
 //!
 //! With the `flex-kernels` feature (off by default; the `convzoo` binary turns it on), `flex`
-//! holds Burn backend extensions that run convolution, training-mode batch norm, the sigmoid and
-//! unpadded average pooling on flex with kernels written here (forward and backward); other
-//! backends are untouched. `BENCHMARKS.md` has their figures.
+//! re-exports `convzoo-kernels`: Burn backend extensions that run convolution, batch norm, ReLU,
+//! the sigmoid, max pooling and unpadded average pooling on flex with convzoo's own kernels
+//! (forward and backward); other backends are untouched. `BENCHMARKS.md` has their figures.
 //!
 //! # Example
 //! ```

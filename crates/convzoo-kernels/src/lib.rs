@@ -1,31 +1,25 @@
 //! CPU kernels for convzoo on Burn's flex backend, with their Burn extension glue.
 //!
-//! Burn backend extensions whose autodiff implementations replace flex's slowest training
-//! paths with kernels written here, on plain slices, parallel over the rayon pool; each
-//! kernel's module keeps its forward, backward and naive reference side by side:
+//! Burn backend extensions whose implementations replace flex's slowest paths with kernels
+//! written here, on plain slices, parallel over the rayon pool. The crate is laid out by role:
 //!
-//! - [`conv2d`]: forward pass, input and weight gradients by per-sample im2col and gemms of the
-//!   natural shape ([`conv_kernels`]), where Burn's default weight gradient is a convolution over
-//!   the channel axis with narrow gemms; stride-1 convolutions with few output channels by a sum
-//!   of pointwise gemms over the kernel's taps on a padded copy of the input (`taps.rs`).
-//! - [`avg_pool2d`]: unpadded average pooling, one parallel pass each way.
-//! - [`sigmoid`]: one vectorised parallel pass forward, one backward (from the saved output).
-//! - [`max_pool2d`]: max pooling with windows clipped to the input; in training the maxima and
-//!   their indices in one branch-free pass, tap by tap, over the plane split by stride phase.
-//! - [`relu`]: one parallel pass forward, one backward (from the saved output).
-//! - Inference on flex without autodiff ([`fusing`]): [`conv2d_fused`], a convolution whose
-//!   output pass also applies its bias or the batch norm after it, a residual and a ReLU; and
-//!   [`channel_affine`], a batch norm in inference with an optional ReLU; on the AVX2 and
-//!   portable paths, 3x3 stride-1 convolutions with many channels by Winograd's F(2x2, 3x3)
-//!   (`winograd.rs`; training keeps im2col, [`conv_kernels::forward_inference`]).
-//! - [`batch_norm_train`]: training-mode batch norm in two parallel passes each way
-//!   ([`batch_norm_kernels`]) instead of Burn's default composition of a dozen single-threaded
-//!   element-wise operations, with the activation after it in the same passes, and
-//!   [`batch_norm_train_residual`] with a residual added before the activation as well.
+//! - [`conv`]: convolutions and their gradients. `plan` maps a geometry and a pass to an
+//!   algorithm (im2col and a gemm, sums in registers, a gemm per kernel tap, Winograd's
+//!   F(2x2, 3x3) in inference, the input gradient as a transposed convolution); one file each.
+//! - [`norm`]: batch norm in training (two parallel passes each way, the activation and a
+//!   residual in the same passes) and in inference (a per-channel affine map).
+//! - [`pool`]: unpadded average pooling (2x2 stride 2 by its own pass) and max pooling with
+//!   windows clipped to the input.
+//! - [`elementwise`]: ReLU, the sigmoid, channel concatenation.
+//! - `ext/`: the Burn glue — one backend extension per operation ([`conv2d`], [`relu`],
+//!   [`batch_norm_train`], ...), the saved-output autodiff step ReLU and the sigmoid share,
+//!   and the fallback to Burn's operations where the kernels do not apply.
+//! - [`runtime`]: the CPU path ([`Isa`]: AVX-512, AVX2 + FMA or portable, chosen at run time),
+//!   task splitting over the rayon pool, uninitialised output buffers and the gemm wrapper.
 //!
-//! All fall back to Burn's operations off flex, for other dtypes and for unsupported options.
-//! The models reach them through `convzoo-blocks` (feature `flex-kernels`: `conv::forward`,
-//! `conv::avg_pool`, `activation::sigmoid`, `AnyBatchNorm`), which re-exports this crate as
+//! Each kernel is tested against a reference (a naive sum, the definition, or Burn's own
+//! operation) on every CPU path the machine has. The models reach the kernels through
+//! `convzoo-blocks` (feature `flex-kernels`), which re-exports this crate as
 //! `convzoo_blocks::flex`; measured figures are in `BENCHMARKS.md`.
 //!
 //! # Example
@@ -37,92 +31,40 @@
 //! // Unpadded 2x2 average pooling, stride 2, by the kernel written here.
 //! let y = convzoo_kernels::avg_pool2d(x, [2, 2], [2, 2]);
 //! assert_eq!(y.dims(), [2, 3, 2, 2]);
+//!
+//! // Which algorithm computes a convolution's pass:
+//! use convzoo_kernels::conv::{Algorithm, ConvGeometry, Pass, plan};
+//! let lenet_conv1 = ConvGeometry {
+//!     batch: 256,
+//!     channels_in: 1,
+//!     channels_out: 6,
+//!     input: [28, 28],
+//!     kernel: [5, 5],
+//!     stride: [1, 1],
+//!     padding: [(2, 2), (2, 2)],
+//! };
+//! assert_eq!(plan(&lenet_conv1, Pass::Forward), Algorithm::Direct);
 //! ```
 
 #![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
-mod avg_pool;
-mod avg_pool_2x2;
-mod batch_norm;
-mod batch_norm_backward;
-pub mod batch_norm_kernels;
-mod cat;
-mod conv;
-pub mod conv_kernels;
-pub mod cpu;
-mod direct;
-mod direct_weight_grad;
-mod epilogue;
-mod im2col;
-mod infer;
-mod matmul;
-mod max_pool;
-mod max_pool_grid;
-pub mod peak;
-mod relu;
-mod sigmoid;
-mod taps;
-mod tasks;
-mod uninit;
-mod winograd;
+pub mod conv;
+pub mod elementwise;
+mod ext;
+pub mod norm;
+pub mod pool;
+pub mod runtime;
 
-pub use avg_pool::{FlexAvgPool, PoolGeometry, avg_pool_backward, avg_pool_forward, avg_pool2d};
-pub use batch_norm::{FlexBatchNorm, batch_norm_train, batch_norm_train_residual};
-pub use cat::{FlexCat, cat_channels, cat_values};
-pub use conv::{FlexConv, conv2d};
-pub use conv_kernels::Activation;
-pub use cpu::{Isa, KERNELS_ENV, isa, set_isa};
-pub use infer::{FlexInfer, channel_affine, channel_affine_values, conv2d_fused, fusing};
-pub use max_pool::{FlexMaxPool, MaxPoolGeometry, max_pool_backward, max_pool_forward, max_pool2d};
-pub use peak::fma_peak;
-pub use relu::{FlexRelu, relu, relu_grad, relu_values};
-pub use sigmoid::{FlexSigmoid, sigmoid, sigmoid_applies, sigmoid_grad, sigmoid_values};
-
-use burn::backend::DispatchDevice;
-use burn::backend::flex::FlexTensor;
-use burn::tensor::{Device, Shape, TensorData};
-use std::sync::atomic::{AtomicU8, Ordering};
-
-/// 0: not decided yet (read `CONVZOO_FLEX_KERNELS`), 1: on, 2: off.
-static STATE: AtomicU8 = AtomicU8::new(0);
-
-/// Whether the kernels run: on unless [`set_enabled`]`(false)` was called or the environment
-/// variable `CONVZOO_FLEX_KERNELS` is `0`, `off` or `false` (Burn's own operations then run, for
-/// comparisons and as a fallback).
-pub fn enabled() -> bool {
-    match STATE.load(Ordering::Relaxed) {
-        1 => true,
-        2 => false,
-        _ => {
-            let off = std::env::var("CONVZOO_FLEX_KERNELS")
-                .is_ok_and(|v| matches!(v.trim(), "0" | "off" | "false"));
-            STATE.store(if off { 2 } else { 1 }, Ordering::Relaxed);
-            !off
-        }
-    }
-}
-
-/// Turns the kernels on or off for the whole process (see [`enabled`]).
-pub fn set_enabled(on: bool) {
-    STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
-}
-
-fn flex_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
-}
-
-/// Whether the kernels are [`enabled`] and `device` is flex (with or without autodiff).
-fn on_flex(device: &Device) -> bool {
-    if !enabled() {
-        return false;
-    }
-    match device.as_dispatch() {
-        DispatchDevice::Flex(_) => true,
-        DispatchDevice::Autodiff(inner) => matches!(&**inner, DispatchDevice::Flex(_)),
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
-}
+pub use conv::Activation;
+pub use elementwise::cat::cat_values;
+pub use elementwise::relu::{relu_grad, relu_values};
+pub use elementwise::sigmoid::{sigmoid_grad, sigmoid_values};
+pub use ext::*;
+pub use norm::channel_affine::channel_affine_values;
+pub use pool::avg_pool::{PoolGeometry, avg_pool_backward, avg_pool_forward};
+pub use pool::max_pool::{MaxPoolGeometry, max_pool_backward, max_pool_forward};
+pub use runtime::cpu::{Isa, KERNELS_ENV, isa, set_isa};
 
 /// Test helpers.
 #[cfg(test)]
@@ -178,10 +120,7 @@ mod testing {
     /// Calls `term(x_at, w_at, y_at)` for every product of a convolution (groups 1, dilation 1)
     /// by its definition: input `x_at` (`[N, C_in, H, W]`) times weight `w_at`
     /// (`[C_out, C_in, k_h, k_w]`) adds to output `y_at` (`[N, C_out, H_out, W_out]`).
-    pub fn conv_terms(
-        g: &crate::conv_kernels::ConvGeometry,
-        mut term: impl FnMut(usize, usize, usize),
-    ) {
+    pub fn conv_terms(g: &crate::conv::ConvGeometry, mut term: impl FnMut(usize, usize, usize)) {
         let ([h, w], [kh, kw], [sh, sw]) = (g.input, g.kernel, g.stride);
         let [(pt, _), (pl, _)] = g.padding;
         let [ho, wo] = g.output();

@@ -15,15 +15,16 @@ use crate::SizeRule;
 use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
 
 /// `alexnet`: d2l's AlexNet.
-pub const ALEXNET: ModelInfo = ModelInfo::new(
-    "alexnet",
-    "AlexNet",
-    "8.1",
-    Recipe::d2l(0.01, 128, 224),
-    32,
-    Some("alexnet"),
-    || Arch::AlexNet(AlexNetConfig::new()),
-);
+pub const ALEXNET: ModelInfo = ModelInfo {
+    name: "alexnet",
+    title: "AlexNet",
+    d2l_section: "8.1",
+    input: [1, 224, 224],
+    recipe: Recipe::d2l(0.01, 128, 224),
+    bench_batch: 32,
+    pytorch: Some("alexnet"),
+    config: || Arch::AlexNet(AlexNetConfig::new()),
+};
 
 /// (out channels, kernel, stride, padding, max-pool after) of the five convolutions.
 const CONVS: [(usize, usize, usize, usize, bool); 5] = [

@@ -19,15 +19,16 @@ use crate::stem::stem;
 pub const DENSENET_BLOCKS: [usize; 4] = [4, 4, 4, 4];
 
 /// `densenet`: d2l's DenseNet.
-pub const DENSENET: ModelInfo = ModelInfo::new(
-    "densenet",
-    "DenseNet",
-    "8.7",
-    Recipe::d2l(0.1, 256, 96),
-    64,
-    Some("densenet"),
-    || Arch::DenseNet(DenseNetConfig::new(DENSENET_BLOCKS.to_vec())),
-);
+pub const DENSENET: ModelInfo = ModelInfo {
+    name: "densenet",
+    title: "DenseNet",
+    d2l_section: "8.7",
+    input: [1, 96, 96],
+    recipe: Recipe::d2l(0.1, 256, 96),
+    bench_batch: 64,
+    pytorch: Some("densenet"),
+    config: || Arch::DenseNet(DenseNetConfig::new(DENSENET_BLOCKS.to_vec())),
+};
 
 /// Configuration of d2l's DenseNet (input at least 29x29: the stem quarters it and three
 /// transitions halve it; d2l uses 96x96).

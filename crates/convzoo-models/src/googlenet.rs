@@ -13,26 +13,28 @@ use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
 use crate::stem::{max_pool_3x3_s2, stem};
 
 /// `googlenet`: d2l's GoogLeNet.
-pub const GOOGLENET: ModelInfo = ModelInfo::new(
-    "googlenet",
-    "GoogLeNet",
-    "8.4",
-    Recipe::d2l(0.1, 128, 96),
-    64,
-    Some("googlenet"),
-    || Arch::GoogLeNet(GoogLeNetConfig::new()),
-);
+pub const GOOGLENET: ModelInfo = ModelInfo {
+    name: "googlenet",
+    title: "GoogLeNet",
+    d2l_section: "8.4",
+    input: [1, 96, 96],
+    recipe: Recipe::d2l(0.1, 128, 96),
+    bench_batch: 64,
+    pytorch: Some("googlenet"),
+    config: || Arch::GoogLeNet(GoogLeNetConfig::new()),
+};
 
 /// `googlenet-bn`: d2l's GoogLeNet with a batch norm after every convolution ("V2 + BN").
-pub const GOOGLENET_BN: ModelInfo = ModelInfo::new(
-    "googlenet-bn",
-    "GoogLeNet with batch norm",
-    "8.4",
-    Recipe::d2l(0.1, 128, 96),
-    64,
-    Some("googlenet_bn"),
-    || Arch::GoogLeNet(GoogLeNetConfig::new().with_batch_norm(Some(BatchNormKind::Burn))),
-);
+pub const GOOGLENET_BN: ModelInfo = ModelInfo {
+    name: "googlenet-bn",
+    title: "GoogLeNet with batch norm",
+    d2l_section: "8.4",
+    input: [1, 96, 96],
+    recipe: Recipe::d2l(0.1, 128, 96),
+    bench_batch: 64,
+    pytorch: Some("googlenet_bn"),
+    config: || Arch::GoogLeNet(GoogLeNetConfig::new().with_batch_norm(Some(BatchNormKind::Burn))),
+};
 
 /// Branch widths `(c1, (c2 reduce, c2), (c3 reduce, c3), c4)` of one Inception block.
 pub type InceptionWidths = (usize, (usize, usize), (usize, usize), usize);

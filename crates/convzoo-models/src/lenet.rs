@@ -15,37 +15,40 @@ use crate::SizeRule;
 use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
 
 /// `lenet`: d2l's LeNet.
-pub const LENET: ModelInfo = ModelInfo::new(
-    "lenet",
-    "LeNet",
-    "7.6",
-    Recipe::d2l(0.9, 256, 28),
-    256,
-    Some("lenet"),
-    || Arch::LeNet(LeNetConfig::new()),
-);
+pub const LENET: ModelInfo = ModelInfo {
+    name: "lenet",
+    title: "LeNet",
+    d2l_section: "7.6",
+    input: [1, 28, 28],
+    recipe: Recipe::d2l(0.9, 256, 28),
+    bench_batch: 256,
+    pytorch: Some("lenet"),
+    config: || Arch::LeNet(LeNetConfig::new()),
+};
 
 /// `lenet-bn`: LeNet with Burn's batch norm.
-pub const LENET_BN: ModelInfo = ModelInfo::new(
-    "lenet-bn",
-    "LeNet with batch norm",
-    "8.5",
-    Recipe::d2l(1.0, 256, 28),
-    256,
-    Some("bn_lenet"),
-    || Arch::LeNetBn(LeNetBnConfig::new()),
-);
+pub const LENET_BN: ModelInfo = ModelInfo {
+    name: "lenet-bn",
+    title: "LeNet with batch norm",
+    d2l_section: "8.5",
+    input: [1, 28, 28],
+    recipe: Recipe::d2l(1.0, 256, 28),
+    bench_batch: 256,
+    pytorch: Some("bn_lenet"),
+    config: || Arch::LeNetBn(LeNetBnConfig::new()),
+};
 
 /// `lenet-bn-scratch`: LeNet with d2l's batch norm from scratch.
-pub const LENET_BN_SCRATCH: ModelInfo = ModelInfo::new(
-    "lenet-bn-scratch",
-    "LeNet with batch norm from scratch",
-    "8.5",
-    Recipe::d2l(1.0, 256, 28),
-    256,
-    Some("bn_lenet"),
-    || Arch::LeNetBn(LeNetBnConfig::new().with_batch_norm(BatchNormKind::Scratch)),
-);
+pub const LENET_BN_SCRATCH: ModelInfo = ModelInfo {
+    name: "lenet-bn-scratch",
+    title: "LeNet with batch norm from scratch",
+    d2l_section: "8.5",
+    input: [1, 28, 28],
+    recipe: Recipe::d2l(1.0, 256, 28),
+    bench_batch: 256,
+    pytorch: Some("bn_lenet"),
+    config: || Arch::LeNetBn(LeNetBnConfig::new().with_batch_norm(BatchNormKind::Scratch)),
+};
 
 /// Configuration of d2l's LeNet on 28x28 images.
 ///

@@ -13,15 +13,16 @@ use crate::SizeRule;
 use crate::registry::{Arch, Architecture, ModelInfo, Recipe, common_fields};
 
 /// `nin`: d2l's NiN.
-pub const NIN: ModelInfo = ModelInfo::new(
-    "nin",
-    "Network in Network",
-    "8.3",
-    Recipe::d2l(0.1, 128, 224),
-    32,
-    Some("nin"),
-    || Arch::NiN(NiNConfig::new()),
-);
+pub const NIN: ModelInfo = ModelInfo {
+    name: "nin",
+    title: "Network in Network",
+    d2l_section: "8.3",
+    input: [1, 224, 224],
+    recipe: Recipe::d2l(0.1, 128, 224),
+    bench_batch: 32,
+    pytorch: Some("nin"),
+    config: || Arch::NiN(NiNConfig::new()),
+};
 
 /// (kernel, stride, padding) of the four blocks' first convolutions; the first three blocks are
 /// followed by a 3x3 max-pool with stride 2.

@@ -1,5 +1,6 @@
-//! The registry: every model by name. Each model's file declares its entry (name, title, d2l
-//! section, recipe, benchmark batch, PyTorch name, configuration); [`REGISTRY`] lists them.
+//! The registry: every model by name. Each model's file declares its entry as a [`ModelInfo`]
+//! struct literal (name, title, d2l section, input, recipe, benchmark batch, PyTorch name,
+//! configuration); [`REGISTRY`] lists them.
 //! Adding a model of an existing architecture touches its file and this list.
 
 use burn::tensor::Device;
@@ -31,6 +32,19 @@ pub const REGISTRY: &[ModelInfo] = &[
     densenet::DENSENET,
 ];
 
+// Every entry's input is one Fashion-MNIST channel at its recipe's size (a compile-time check).
+const _: () = {
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        let m = &REGISTRY[i];
+        assert!(
+            m.input[0] == 1 && m.input[1] == m.recipe.resize && m.input[2] == m.recipe.resize,
+            "a registry entry's input is not [1, recipe.resize, recipe.resize]"
+        );
+        i += 1;
+    }
+};
+
 /// d2l's training recipe for a model (v0.17 chapter code): plain SGD, Xavier init.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Recipe {
@@ -56,7 +70,20 @@ impl Recipe {
     }
 }
 
-/// One registry entry.
+/// One registry entry, written as a struct literal in its model's file:
+///
+/// ```ignore
+/// pub const LENET: ModelInfo = ModelInfo {
+///     name: "lenet",
+///     title: "LeNet",
+///     d2l_section: "7.6",
+///     input: [1, 28, 28],
+///     recipe: Recipe::d2l(0.9, 256, 28),
+///     bench_batch: 256,
+///     pytorch: Some("lenet"),
+///     config: || Arch::LeNet(LeNetConfig::new()),
+/// };
+/// ```
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct ModelInfo {
     /// Registry name (`lenet`, `resnet18`, ...).
@@ -65,42 +92,19 @@ pub struct ModelInfo {
     pub title: &'static str,
     /// The section of d2l (2nd edition numbering) that introduces it.
     pub d2l_section: &'static str,
-    /// Native input `[channels, height, width]` for Fashion-MNIST (the recipe's size).
+    /// Native input `[channels, height, width]` for Fashion-MNIST: `[1, r, r]` with `r` the
+    /// recipe's `resize` (checked at compile time for every [`REGISTRY`] entry).
     pub input: [usize; 3],
     /// d2l's training recipe.
     pub recipe: Recipe,
     /// Batch size of the throughput benchmark (`convzoo bench`).
     pub bench_batch: usize,
     /// The model's name in `tools/torch-reference/d2l_models.py` (PyTorch fixtures and
-    /// `bench --compare-pytorch`); `None` where PyTorch has no counterpart.
+    /// `bench compare --pytorch`); `None` where PyTorch has no counterpart.
     pub pytorch: Option<&'static str>,
     /// The model's d2l configuration (1 input channel, 10 classes).
     #[serde(skip)]
     pub config: fn() -> Arch,
-}
-
-impl ModelInfo {
-    /// An entry; the native input is `[1, recipe.resize, recipe.resize]`.
-    pub const fn new(
-        name: &'static str,
-        title: &'static str,
-        d2l_section: &'static str,
-        recipe: Recipe,
-        bench_batch: usize,
-        pytorch: Option<&'static str>,
-        config: fn() -> Arch,
-    ) -> Self {
-        Self {
-            name,
-            title,
-            d2l_section,
-            input: [1, recipe.resize, recipe.resize],
-            recipe,
-            bench_batch,
-            pytorch,
-            config,
-        }
-    }
 }
 
 /// What every architecture's configuration provides; [`ModelConfig`] dispatches to it.

@@ -17,30 +17,32 @@ use crate::stem::stem;
 pub const RESNET18_STAGES: [(usize, usize); 4] = [(2, 64), (2, 128), (2, 256), (2, 512)];
 
 /// `resnet18`: d2l's ResNet-18.
-pub const RESNET18: ModelInfo = ModelInfo::new(
-    "resnet18",
-    "ResNet-18",
-    "8.6",
-    Recipe::d2l(0.05, 256, 96),
-    64,
-    Some("resnet18"),
-    || Arch::ResNet(ResNetConfig::new(RESNET18_STAGES.to_vec())),
-);
+pub const RESNET18: ModelInfo = ModelInfo {
+    name: "resnet18",
+    title: "ResNet-18",
+    d2l_section: "8.6",
+    input: [1, 96, 96],
+    recipe: Recipe::d2l(0.05, 256, 96),
+    bench_batch: 64,
+    pytorch: Some("resnet18"),
+    config: || Arch::ResNet(ResNetConfig::new(RESNET18_STAGES.to_vec())),
+};
 
 /// ResNet-34's stages, built of d2l's residual blocks (biased convolutions, 1x1 shortcut
 /// without batch norm).
 pub const RESNET34_STAGES: [(usize, usize); 4] = [(3, 64), (4, 128), (6, 256), (3, 512)];
 
 /// `resnet34`: d2l's ResNet with ResNet-34's stages.
-pub const RESNET34: ModelInfo = ModelInfo::new(
-    "resnet34",
-    "ResNet-34",
-    "8.6",
-    Recipe::d2l(0.05, 256, 96),
-    64,
-    Some("resnet34"),
-    || Arch::ResNet(ResNetConfig::new(RESNET34_STAGES.to_vec())),
-);
+pub const RESNET34: ModelInfo = ModelInfo {
+    name: "resnet34",
+    title: "ResNet-34",
+    d2l_section: "8.6",
+    input: [1, 96, 96],
+    recipe: Recipe::d2l(0.05, 256, 96),
+    bench_batch: 64,
+    pytorch: Some("resnet34"),
+    config: || Arch::ResNet(ResNetConfig::new(RESNET34_STAGES.to_vec())),
+};
 
 /// Configuration of d2l's ResNet (any input size: it ends in global pooling; d2l uses 96x96).
 ///

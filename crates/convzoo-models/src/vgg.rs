@@ -24,37 +24,40 @@ pub const VGG11_SMALL_ARCH: [(usize, usize); 5] = [(1, 16), (1, 32), (2, 64), (2
 pub const VGG16_ARCH: [(usize, usize); 5] = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)];
 
 /// `vgg11`: VGG-11.
-pub const VGG11: ModelInfo = ModelInfo::new(
-    "vgg11",
-    "VGG-11",
-    "8.2",
-    Recipe::d2l(0.05, 128, 224),
-    32,
-    Some("vgg11"),
-    || Arch::Vgg(VggConfig::new(VGG11_ARCH.to_vec())),
-);
+pub const VGG11: ModelInfo = ModelInfo {
+    name: "vgg11",
+    title: "VGG-11",
+    d2l_section: "8.2",
+    input: [1, 224, 224],
+    recipe: Recipe::d2l(0.05, 128, 224),
+    bench_batch: 32,
+    pytorch: Some("vgg11"),
+    config: || Arch::Vgg(VggConfig::new(VGG11_ARCH.to_vec())),
+};
 
 /// `vgg11-small`: the VGG-11 d2l trains.
-pub const VGG11_SMALL: ModelInfo = ModelInfo::new(
-    "vgg11-small",
-    "VGG-11, channels / 4",
-    "8.2",
-    Recipe::d2l(0.05, 128, 224),
-    32,
-    Some("vgg11_small"),
-    || Arch::Vgg(VggConfig::new(VGG11_SMALL_ARCH.to_vec())),
-);
+pub const VGG11_SMALL: ModelInfo = ModelInfo {
+    name: "vgg11-small",
+    title: "VGG-11, channels / 4",
+    d2l_section: "8.2",
+    input: [1, 224, 224],
+    recipe: Recipe::d2l(0.05, 128, 224),
+    bench_batch: 32,
+    pytorch: Some("vgg11_small"),
+    config: || Arch::Vgg(VggConfig::new(VGG11_SMALL_ARCH.to_vec())),
+};
 
 /// `vgg16`: VGG-16.
-pub const VGG16: ModelInfo = ModelInfo::new(
-    "vgg16",
-    "VGG-16",
-    "8.2",
-    Recipe::d2l(0.05, 128, 224),
-    32,
-    Some("vgg16"),
-    || Arch::Vgg(VggConfig::new(VGG16_ARCH.to_vec())),
-);
+pub const VGG16: ModelInfo = ModelInfo {
+    name: "vgg16",
+    title: "VGG-16",
+    d2l_section: "8.2",
+    input: [1, 224, 224],
+    recipe: Recipe::d2l(0.05, 128, 224),
+    bench_batch: 32,
+    pytorch: Some("vgg16"),
+    config: || Arch::Vgg(VggConfig::new(VGG16_ARCH.to_vec())),
+};
 
 /// Configuration of VGG: blocks from the arch table, then a 3-layer classifier, on 224x224
 /// images.

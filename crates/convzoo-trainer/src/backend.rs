@@ -350,7 +350,7 @@ mod tests {
         for (name, feature) in KNOWN {
             if !compiled().contains(&name) {
                 let e = device(name).unwrap_err().to_string();
-                assert!(e.contains(&format!("--features {feature}")), "{e}");
+                assert!(e.contains(&format!("cargo feature `{feature}`")), "{e}");
             }
         }
         assert!(

@@ -27,8 +27,8 @@ pub enum Error {
     },
     /// A backend the project knows but this binary was built without.
     #[error(
-        "backend '{name}' is not compiled into this binary (compiled: {}); rebuild with \
-         `--features {feature}`, or run `cargo xtask train --backend {name}`, which does",
+        "backend '{name}' is not compiled into this binary (compiled: {}); rebuild it with the \
+         cargo feature `{feature}`",
         backend::compiled().join(", ")
     )]
     BackendNotCompiled {
@@ -226,8 +226,7 @@ pub enum Error {
     },
     /// The run was stopped by a signal (Ctrl-C or SIGTERM) after writing a checkpoint.
     #[error(
-        "stopped at epoch {epoch}, step {step}: checkpoint {}; continue with `cargo xtask train \
-         --resume {}`",
+        "stopped at epoch {epoch}, step {step}: checkpoint {}; continue with `train --resume {}`",
         checkpoint.display(),
         run.display()
     )]
@@ -327,6 +326,21 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A peer benchmark's script that is not named, or not there.
+    #[error(
+        "{}: pass {flag} FILE or set {var} (the script is {in_repository} in the convzoo repository)",
+        match found { Some(p) => format!("no such script {}", p.display()), None => "no benchmark script named".into() }
+    )]
+    PeerScript {
+        /// The flag that names it.
+        flag: &'static str,
+        /// The environment variable that names it.
+        var: &'static str,
+        /// Where the repository keeps it.
+        in_repository: &'static str,
+        /// The path given, if any.
+        found: Option<PathBuf>,
+    },
     /// A benchmark process that failed (`reason`: its last line on stderr).
     #[error("{what}: {reason}")]
     BenchFailed {
@@ -378,6 +392,7 @@ impl Error {
             | Error::BadResize { .. }
             | Error::FlagWithResume { .. }
             | Error::MissingFlag { .. }
+            | Error::PeerScript { .. }
             | Error::ConfigRead { .. }
             | Error::ConfigParse { .. } => 2,
             Error::Interrupted { .. } => 130,

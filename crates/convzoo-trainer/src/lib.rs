@@ -34,7 +34,6 @@
 
 pub mod allocator;
 pub mod backend;
-pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod confusion;
@@ -43,8 +42,6 @@ pub mod error;
 pub mod files;
 pub mod infer;
 pub mod interop;
-#[cfg(feature = "flex")]
-pub mod layers;
 pub use convzoo_run::metrics;
 pub mod observe;
 pub mod overrides;

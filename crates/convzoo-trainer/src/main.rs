@@ -40,7 +40,13 @@ fn main() -> ExitCode {
     match cli.command.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ convzoo_trainer::Error::Interrupted { .. }) => {
-            eprintln!("{e}");
+            eprintln!("{e} (in the convzoo repository: `cargo xtask train --resume DIR`)");
+            ExitCode::from(e.exit_code())
+        }
+        Err(e @ convzoo_trainer::Error::BackendNotCompiled { .. }) => {
+            eprintln!(
+                "error: {e} (in the convzoo repository, `cargo xtask <task> --backend NAME` builds it in)"
+            );
             ExitCode::from(e.exit_code())
         }
         Err(e) => {

@@ -45,7 +45,8 @@ pub enum Command {
     Infer(infer::InferArgs),
     /// List the models with their inputs and d2l recipes
     Models,
-    /// Training and inference throughput per model (optionally beside PyTorch)
+    /// Throughput per model; subcommands: compare (beside PyTorch and ONNX Runtime), profile,
+    /// breakdown, peak, layers
     Bench(bench::BenchArgs),
 }
 

@@ -1,0 +1,361 @@
+//! [`conv2d`]: a convolution whose forward and backward passes are [`crate::conv`].
+
+use super::{flex_tensor, on_flex};
+use crate::conv::{self as conv_kernels, ConvGeometry};
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Shape, Tensor};
+
+/// A 2D convolution computed by [`conv_kernels`], forward and backward.
+#[backend_extension(Flex, Autodiff)]
+pub trait FlexConv: Backend {
+    /// `conv2d(x, weight, bias)`; groups 1, dilation 1, `f32`.
+    fn conv2d_im2col(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+}
+
+impl FlexConv for Flex {
+    fn conv2d_im2col(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        forward(&x, &weight, &bias, &options)
+    }
+}
+
+/// The convolution by [`conv_kernels::forward`].
+fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let geometry = geometry(&x.shape(), &weight.shape(), options);
+    let [h, w] = geometry.output();
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
+    let y = conv_kernels::forward(
+        &geometry,
+        x.storage(),
+        weight.storage(),
+        conv_kernels::Epilogue::bias(Some(bias.storage())),
+    );
+    let shape = Shape::new([geometry.batch, geometry.channels_out, h, w]);
+    flex_tensor(y, shape)
+}
+
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl Backward<Flex, 3> for Conv2dBackward {
+    type State = (NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let dy: FlexTensor = grads.consume::<Flex>(&ops.node);
+        let (x_state, weight_state, options) = ops.state;
+        let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
+        let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
+        let geometry = geometry(&x.shape(), &weight.shape(), &options);
+        let dy = dy.to_contiguous();
+        let dy_values: &[f32] = dy.storage();
+        if let Some(node) = node_x {
+            let weight = weight.to_contiguous();
+            let dx = conv_kernels::input_grad(&geometry, weight.storage(), dy_values);
+            grads.register::<Flex>(node.id, flex_tensor(dx, x.shape()));
+        }
+        if let Some(node) = node_weight {
+            let x = x.to_contiguous();
+            let dw = conv_kernels::weight_grad(&geometry, x.storage(), dy_values);
+            grads.register::<Flex>(node.id, flex_tensor(dw, weight.shape()));
+        }
+        if let Some(node) = node_bias {
+            let db = conv_kernels::bias_grad(&geometry, dy_values);
+            grads.register::<Flex>(
+                node.id,
+                flex_tensor(db, Shape::new([geometry.channels_out])),
+            );
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> FlexConv for Autodiff<Flex, C> {
+    fn conv2d_im2col(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match Conv2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let y = forward(
+                    x.primitive(),
+                    weight.primitive(),
+                    bias.primitive(),
+                    &options,
+                );
+                prep.finish((x_state, weight_state, options), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                &options,
+            )),
+        }
+    }
+}
+
+pub(crate) fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> ConvGeometry {
+    let [batch, channels_in, h, w] = x.dims();
+    let [channels_out, _, kh, kw] = weight.dims();
+    ConvGeometry {
+        batch,
+        channels_in,
+        channels_out,
+        input: [h, w],
+        kernel: [kh, kw],
+        stride: options.stride,
+        padding: options.padding,
+    }
+}
+
+/// [`burn::tensor::module::conv2d`] with this module's backward on flex, where it applies
+/// (`f32`, groups 1, dilation 1); Burn's own otherwise.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    let [_, c_in, h, w] = x.dims();
+    let [c_out, w_c_in, kh, kw] = weight.dims();
+    let [(top, bottom), (left, right)] = options.padding;
+    // Mismatched shapes go to Burn's conv2d, which reports them.
+    let shapes_fit = c_in == w_c_in
+        && h + top + bottom >= kh
+        && w + left + right >= kw
+        && bias.as_ref().is_none_or(|b| b.dims() == [c_out]);
+    let applies = options.groups == 1
+        && options.dilation == [1, 1]
+        && shapes_fit
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && on_flex(&x.device());
+    if !applies {
+        return burn::tensor::module::conv2d(x, weight, bias, options);
+    }
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([c_out], &weight.device()));
+    Tensor::from_dispatch(<Dispatch as FlexConv>::conv2d_im2col(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        options,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    use crate::testing::{assert_within, normal, values};
+
+    fn assert_close(what: &str, ours: Vec<f32>, burns: Vec<f32>) {
+        crate::testing::assert_close(what, &ours, &burns, 2e-6);
+    }
+
+    /// Values and all three gradients against Burn's own conv2d on flex, for the geometries the
+    /// models use: padded, strided, 1x1, asymmetric padding, no bias, untracked input, one sample,
+    /// few pixels a sample (several samples per gemm), pointwise (no patch matrix) and 3x3
+    /// stride 1 with many channels (Winograd's in inference; odd sizes and asymmetric padding).
+    #[test]
+    fn matches_burns_conv2d_and_its_gradients() {
+        let device = Device::flex().autodiff();
+        assert!(on_flex(&device));
+        assert!(on_flex(&Device::flex()));
+        // (batch, c_in, c_out, h, w, kernel, stride, padding, bias, input tracked)
+        let cases = [
+            (
+                3,
+                1,
+                6,
+                28,
+                28,
+                [5, 5],
+                [1, 1],
+                [(2, 2), (2, 2)],
+                true,
+                false,
+            ),
+            (
+                4,
+                6,
+                16,
+                14,
+                14,
+                [5, 5],
+                [1, 1],
+                [(0, 0), (0, 0)],
+                true,
+                true,
+            ),
+            (2, 5, 7, 9, 11, [3, 3], [2, 2], [(1, 1), (1, 1)], true, true),
+            (2, 4, 8, 9, 9, [1, 1], [2, 2], [(0, 0), (0, 0)], false, true),
+            (2, 3, 4, 10, 8, [7, 7], [2, 2], [(3, 3), (3, 3)], true, true),
+            (5, 40, 9, 3, 3, [3, 3], [1, 1], [(1, 1), (1, 1)], true, true),
+            (2, 3, 5, 8, 7, [3, 2], [1, 2], [(0, 2), (1, 0)], true, true),
+            (1, 3, 5, 9, 9, [3, 3], [1, 1], [(1, 1), (1, 1)], true, true), // gemm threads
+            (7, 8, 4, 2, 3, [2, 2], [1, 1], [(0, 0), (0, 0)], true, true), // grouped samples
+            (3, 6, 5, 7, 7, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // pointwise
+            (6, 8, 4, 3, 3, [1, 1], [1, 1], [(0, 0), (0, 0)], true, true), // grouped pointwise
+            // Where inference takes Winograd (128+ channels in, 64+ out, 6x6+ out): training
+            // does not, grouped samples, asymmetric padding.
+            (
+                2,
+                128,
+                64,
+                9,
+                7,
+                [3, 3],
+                [1, 1],
+                [(1, 1), (1, 1)],
+                true,
+                true,
+            ),
+            (
+                9,
+                128,
+                130,
+                6,
+                6,
+                [3, 3],
+                [1, 1],
+                [(1, 1), (1, 1)],
+                true,
+                true,
+            ),
+            (
+                2,
+                130,
+                64,
+                8,
+                8,
+                [3, 3],
+                [1, 1],
+                [(0, 2), (1, 0)],
+                true,
+                true,
+            ),
+        ];
+        for (i, (n, ci, co, h, w, k, stride, padding, with_bias, track_x)) in
+            cases.into_iter().enumerate()
+        {
+            let seed = 3 * i as u64;
+            let x0 = normal([n, ci, h, w], 0.0, 1.0, seed, &device);
+            let w0 = normal([co, ci, k[0], k[1]], 0.0, 0.3, seed + 1, &device);
+            let b0 = normal([co], 0.0, 0.3, seed + 2, &device);
+            let options = ConvOptions {
+                stride,
+                padding,
+                dilation: [1, 1],
+                groups: 1,
+            };
+            let run = |ours: bool, x0: &Tensor<4>, w0: &Tensor<4>, b0: &Tensor<1>| {
+                let x = if track_x {
+                    x0.clone().require_grad()
+                } else {
+                    x0.clone()
+                };
+                let weight = w0.clone().require_grad();
+                let bias = b0.clone().require_grad();
+                let b = with_bias.then(|| bias.clone());
+                let y = if ours {
+                    conv2d(x.clone(), weight.clone(), b, options.clone())
+                } else {
+                    burn::tensor::module::conv2d(x.clone(), weight.clone(), b, options.clone())
+                };
+                let probe = y
+                    .clone()
+                    .mul_scalar(0.0)
+                    .add(Tensor::ones_like(&y))
+                    .cumsum(3);
+                let grads = (y.clone() * probe).sum().backward();
+                let gx = track_x.then(|| values(x.grad(&grads).unwrap()));
+                let gb = with_bias.then(|| values(bias.grad(&grads).unwrap()));
+                (values(y), values(weight.grad(&grads).unwrap()), gx, gb)
+            };
+            let ours = run(true, &x0, &w0, &b0);
+            let burns = run(false, &x0, &w0, &b0);
+            // Every value and gradient is a sum; with the inputs' magnitudes (and the probe's
+            // output gradient, positive) each becomes the sum of its terms' magnitudes, the
+            // scale of its rounding error.
+            let sizes = run(
+                false,
+                &x0.clone().abs(),
+                &w0.clone().abs(),
+                &b0.clone().abs(),
+            );
+            let case =
+                format!("case {n}x{ci}x{h}x{w} -> {co}, k {k:?}, s {stride:?}, p {padding:?}");
+            let check = |what: &str, ours: &[f32], burns: &[f32], sizes: &[f32]| {
+                assert_within(&format!("{case}: {what}"), ours, burns, sizes, 2e-6)
+            };
+            check("output", &ours.0, &burns.0, &sizes.0);
+            check("weight grad", &ours.1, &burns.1, &sizes.1);
+            if let (Some(a), Some(b), Some(m)) = (&ours.2, &burns.2, &sizes.2) {
+                check("input grad", a, b, m);
+            }
+            if let (Some(a), Some(b), Some(m)) = (&ours.3, &burns.3, &sizes.3) {
+                check("bias grad", a, b, m);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d")]
+    fn mismatched_channels_get_burns_error() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([1, 3, 8, 8], &device);
+        let w = Tensor::<4>::zeros([4, 2, 3, 3], &device);
+        let _ = conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+    }
+
+    #[test]
+    fn inference_matches_burns_forward() {
+        let device = Device::flex();
+        let x = normal([2, 3, 8, 8], 0.0, 1.0, 100, &device);
+        let w = normal([4, 3, 3, 3], 0.0, 1.0, 101, &device);
+        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let ours = values(conv2d(x.clone(), w.clone(), None, options.clone()));
+        let burns = values(burn::tensor::module::conv2d(x, w, None, options));
+        assert_close("inference output", ours, burns);
+    }
+}
