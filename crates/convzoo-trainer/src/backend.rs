@@ -17,7 +17,7 @@
 use burn::tensor::Device;
 use std::sync::Mutex;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageError};
 
 /// Every backend the project knows, with the cargo feature that compiles it in.
 pub const KNOWN: [(&str, &str); 6] = [
@@ -128,10 +128,10 @@ pub fn label(spec: &str) -> String {
 
 fn no_selector(name: &str, selector: Option<&str>) -> Result<()> {
     match selector {
-        Some(s) => Err(Error::NoSelector {
+        Some(s) => Err(Error::Usage(UsageError::NoSelector {
             name: name.into(),
             selector: s.into(),
-        }),
+        })),
         None => Ok(()),
     }
 }
@@ -166,16 +166,18 @@ fn build(name: &str, selector: Option<&str>) -> Result<(Device, String, Option<u
                 None => 0,
                 Some(s) => s
                     .parse::<usize>()
-                    .map_err(|_| Error::BadCudaDevice { selector: s.into() })?,
+                    .map_err(|_| Error::Usage(UsageError::BadCudaDevice { selector: s.into() }))?,
             };
             Ok((Device::cuda(index), format!("cuda (GPU {index})"), None))
         }
         _ => match feature(name) {
-            Some(feature) => Err(Error::BackendNotCompiled {
+            Some(feature) => Err(Error::Usage(UsageError::BackendNotCompiled {
                 name: name.into(),
                 feature,
-            }),
-            None => Err(Error::UnknownBackend { name: name.into() }),
+            })),
+            None => Err(Error::Usage(UsageError::UnknownBackend {
+                name: name.into(),
+            })),
         },
     }
 }
@@ -202,9 +204,11 @@ fn parse_adapter(selector: &str) -> Result<Option<Adapter>> {
     let (kind, index) = match selector.split_once(':') {
         Some((k, i)) => (
             k,
-            i.parse::<usize>().map_err(|_| Error::BadAdapterIndex {
-                index: i.into(),
-                selector: selector.into(),
+            i.parse::<usize>().map_err(|_| {
+                Error::Usage(UsageError::BadAdapterIndex {
+                    index: i.into(),
+                    selector: selector.into(),
+                })
             })?,
         ),
         None => (selector, 0),
@@ -216,9 +220,9 @@ fn parse_adapter(selector: &str) -> Result<Option<Adapter>> {
         "virtual" => Adapter::Virtual(index),
         "cpu" if selector == "cpu" => Adapter::Cpu,
         _ => {
-            return Err(Error::BadAdapter {
+            return Err(Error::Usage(UsageError::BadAdapter {
                 selector: selector.into(),
-            });
+            }));
         }
     };
     Ok(Some(adapter))

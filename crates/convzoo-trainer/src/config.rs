@@ -10,7 +10,7 @@ use convzoo_models::ModelConfig;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageError};
 pub use crate::overrides::Overrides;
 use convzoo_run::{DatasetInfo, RunSpec};
 
@@ -143,7 +143,7 @@ impl TrainConfig {
 
     /// Checks values that flags and files can get wrong.
     pub fn check(&self) -> Result<()> {
-        let bad = |flag, problem| Err(Error::BadValue { flag, problem });
+        let bad = |flag, problem| Err(Error::Usage(UsageError::BadValue { flag, problem }));
         let positive = [
             ("--epochs", self.epochs),
             ("--batch-size", self.batch_size),
@@ -156,9 +156,11 @@ impl TrainConfig {
         model
             .input_spec()
             .check(&self.model, &[1, 1, self.resize, self.resize])
-            .map_err(|source| Error::BadResize {
-                resize: self.resize,
-                source,
+            .map_err(|source| {
+                Error::Usage(UsageError::BadResize {
+                    resize: self.resize,
+                    source,
+                })
             })?;
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(

@@ -5,7 +5,7 @@
 use convzoo_datasets::{BadFile, DataOptions, ImageBatcher, ImageSet};
 
 use crate::config::TrainConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageError};
 use crate::observe::{Event, Observer};
 
 pub use convzoo_run::DatasetInfo;
@@ -42,13 +42,12 @@ pub fn load(c: &TrainConfig, limit_test: usize, observer: &mut impl Observer) ->
     let normalize = match &c.dataset {
         // A resumed or finished run uses the values it started with.
         Some(info) => info.normalize.clone(),
-        None => c
-            .normalize
-            .resolve(&train)
-            .map_err(|problem| Error::BadValue {
+        None => c.normalize.resolve(&train).map_err(|problem| {
+            Error::Usage(UsageError::BadValue {
                 flag: "--normalize",
                 problem,
-            })?,
+            })
+        })?,
     };
     let info = DatasetInfo {
         classes: train.classes().to_vec(),

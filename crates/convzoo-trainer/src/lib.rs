@@ -50,4 +50,4 @@ pub mod step;
 pub mod tensorboard;
 pub mod train;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, UsageError};

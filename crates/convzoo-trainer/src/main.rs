@@ -43,7 +43,11 @@ fn main() -> ExitCode {
             eprintln!("{e} (in the convzoo repository: `cargo xtask train --resume DIR`)");
             ExitCode::from(e.exit_code())
         }
-        Err(e @ convzoo_trainer::Error::BackendNotCompiled { .. }) => {
+        Err(
+            e @ convzoo_trainer::Error::Usage(convzoo_trainer::UsageError::BackendNotCompiled {
+                ..
+            }),
+        ) => {
             eprintln!(
                 "error: {e} (in the convzoo repository, `cargo xtask <task> --backend NAME` builds it in)"
             );

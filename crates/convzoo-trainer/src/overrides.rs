@@ -10,7 +10,7 @@ use convzoo_models::find;
 use serde::Deserialize;
 
 use crate::config::{DEFAULT_LOG_EVERY, LrSchedule, OptimizerKind, TrainConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageError};
 
 /// Values that override the recipe: from a `--config` JSON file and from flags.
 #[derive(Clone, Debug, Default, Args, Deserialize)]
@@ -94,13 +94,17 @@ pub struct Overrides {
 impl Overrides {
     /// Reads overrides from a JSON file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
-            path: path.into(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            Error::Usage(UsageError::ConfigRead {
+                path: path.into(),
+                source,
+            })
         })?;
-        serde_json::from_str(&text).map_err(|source| Error::ConfigParse {
-            path: path.into(),
-            source,
+        serde_json::from_str(&text).map_err(|source| {
+            Error::Usage(UsageError::ConfigParse {
+                path: path.into(),
+                source,
+            })
         })
     }
 

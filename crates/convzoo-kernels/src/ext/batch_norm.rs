@@ -1,16 +1,14 @@
 //! [`batch_norm_train`]: training-mode batch norm from [`crate::norm::batch_norm`].
 
+use super::batch_norm_autodiff::tracked;
 use super::{flex_tensor, on_flex};
 use crate::conv::Activation;
-use crate::norm::batch_norm::{self as batch_norm_kernels, After, BnShape};
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use crate::norm::batch_norm::{self as batch_norm_kernels, BnShape};
+use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{AutodiffBackend, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Shape, Tensor};
 
 /// Training-mode batch norm whose forward and backward passes are [`batch_norm_kernels`].
@@ -38,7 +36,8 @@ pub trait FlexBatchNorm: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
-fn layout(shape: &Shape) -> BnShape {
+/// The kernels' view of a `[N, C, ...]` shape.
+pub(super) fn layout(shape: &Shape) -> BnShape {
     let dims = shape.as_slice();
     BnShape {
         batch: dims[0],
@@ -47,7 +46,8 @@ fn layout(shape: &Shape) -> BnShape {
     }
 }
 
-fn forward(
+/// The forward pass on flex primitives: output, mean, biased variance.
+pub(super) fn forward(
     x: &FlexTensor,
     gamma: &FlexTensor,
     beta: &FlexTensor,
@@ -99,115 +99,6 @@ impl FlexBatchNorm for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         forward(&x, &gamma, &beta, Some(&residual), epsilon, activation)
     }
-}
-
-/// The backward step of a batch norm with `N` parents: `x`, `gamma`, `beta`, and with `N = 4`
-/// the residual added before the activation.
-#[derive(Debug)]
-struct BatchNormBackward<const N: usize>;
-
-impl<const N: usize> Backward<Flex, N> for BatchNormBackward<N> {
-    /// `x`, `gamma`, the batch's mean and variance, epsilon, and the activation with the
-    /// forward output it needs (none for the identity).
-    type State = (
-        NodeId,
-        NodeId,
-        FlexTensor,
-        FlexTensor,
-        f64,
-        Activation,
-        Option<FlexTensor>,
-    );
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, N>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_gamma, node_beta] = [0, 1, 2].map(|i| ops.parents[i].clone());
-        let node_residual = ops.parents.get(3).cloned().flatten();
-        let dy: FlexTensor = grads.consume::<Flex>(&ops.node);
-        let (x_state, gamma_state, mean, variance, epsilon, activation, output) = ops.state;
-        let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
-        let gamma: FlexTensor = checkpointer.retrieve_node_output(gamma_state);
-        let shape = x.shape();
-        let channels = Shape::new([shape[1]]);
-        let (x, gamma, dy) = (x.to_contiguous(), gamma.to_contiguous(), dy.to_contiguous());
-        let output = output.map(|y| y.to_contiguous());
-        let after = After {
-            activation,
-            output: output.as_ref().map_or(&[], |y| y.storage()),
-            residual: N == 4,
-        };
-        let g = batch_norm_kernels::backward(
-            &layout(&shape),
-            x.storage(),
-            gamma.storage(),
-            mean.storage(),
-            variance.storage(),
-            epsilon,
-            dy.storage(),
-            after,
-        );
-        if let (Some(node), Some(dr)) = (node_residual, g.residual) {
-            grads.register::<Flex>(node.id, flex_tensor(dr, shape.clone()));
-        }
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, flex_tensor(g.x, shape));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, flex_tensor(g.gamma, channels.clone()));
-        }
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, flex_tensor(g.beta, channels));
-        }
-    }
-}
-
-/// The autodiff side of both operations: the forward pass on the primitives, and the state
-/// [`BatchNormBackward`] needs when anything is tracked (`residual` the fourth parent, if any).
-fn tracked<C: CheckpointStrategy, const N: usize>(
-    parents: [&FloatTensor<Autodiff<Flex, C>>; N],
-    epsilon: f64,
-    activation: Activation,
-) -> [FloatTensor<Autodiff<Flex, C>>; 3] {
-    let [x, gamma, beta] = [parents[0], parents[1], parents[2]];
-    let residual = parents.get(3).map(|r| r.primitive());
-    let (y, mean, variance) = forward(
-        x.primitive(),
-        gamma.primitive(),
-        beta.primitive(),
-        residual,
-        epsilon,
-        activation,
-    );
-    let output = match BatchNormBackward::<N>
-        .prepare::<C>(parents.map(|p| p.node()))
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(mut prep) => {
-            let x_state = prep.checkpoint(x);
-            let gamma_state = prep.checkpoint(gamma);
-            let state = (
-                x_state,
-                gamma_state,
-                mean.clone(),
-                variance.clone(),
-                epsilon,
-                activation,
-                (activation != Activation::Identity).then(|| y.clone()),
-            );
-            prep.finish(state, y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
-    [
-        output,
-        Autodiff::<Flex, C>::from_inner(mean),
-        Autodiff::<Flex, C>::from_inner(variance),
-    ]
 }
 
 impl<C: CheckpointStrategy> FlexBatchNorm for Autodiff<Flex, C> {

@@ -5,6 +5,7 @@
 
 mod avg_pool;
 mod batch_norm;
+mod batch_norm_autodiff;
 mod cat;
 mod conv;
 mod infer;

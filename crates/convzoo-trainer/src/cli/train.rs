@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use convzoo_trainer::config::Overrides;
-use convzoo_trainer::{Error, Result, backend, train};
+use convzoo_trainer::{Error, Result, UsageError, backend, train};
 
 use super::console::Console;
 
@@ -37,7 +37,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 fn train(args: TrainArgs, console: &mut Console) -> Result<()> {
     if let Some(dir) = args.resume {
         if let Some(flag) = args.overrides.given().first() {
-            return Err(Error::FlagWithResume { flag });
+            return Err(Error::Usage(UsageError::FlagWithResume { flag }));
         }
         return train::resume_with(&dir, console);
     }

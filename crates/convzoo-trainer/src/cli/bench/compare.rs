@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use serde::Deserialize;
 
 use super::measure::BenchResult;
-use convzoo_trainer::{Error, Result};
+use convzoo_trainer::{Error, Result, UsageError};
 
 /// What [`compare`] measures.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,12 +88,12 @@ fn script_path(
     let path = given.or_else(|| std::env::var_os(var).map(PathBuf::from));
     match path {
         Some(path) if path.is_file() => Ok(path),
-        found => Err(Error::PeerScript {
+        found => Err(Error::Usage(UsageError::PeerScript {
             flag,
             var,
             in_repository,
             found,
-        }),
+        })),
     }
 }
 

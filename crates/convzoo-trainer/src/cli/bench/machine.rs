@@ -1,9 +1,9 @@
 //! `bench peak` and `bench layers`: the machine's FMA peak and the largest convolutions beside
 //! it, printed as a table or JSON.
 
-#[cfg(not(feature = "flex"))]
-use convzoo_trainer::Error;
 use convzoo_trainer::Result;
+#[cfg(not(feature = "flex"))]
+use convzoo_trainer::{Error, UsageError};
 
 #[cfg(not(feature = "flex"))]
 use super::Common;
@@ -54,10 +54,10 @@ pub(super) fn peak(json: bool) -> Result<()> {
 
 #[cfg(not(feature = "flex"))]
 pub(super) fn peak(_json: bool) -> Result<()> {
-    Err(Error::BackendNotCompiled {
+    Err(Error::Usage(UsageError::BackendNotCompiled {
         name: "flex".into(),
         feature: "flex",
-    })
+    }))
 }
 
 /// `bench layers`: the largest convolutions of each model beside the machine's peak.

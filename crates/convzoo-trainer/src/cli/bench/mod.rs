@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use convzoo_models::REGISTRY;
-use convzoo_trainer::{Error, Result, backend};
+use convzoo_trainer::{Error, Result, UsageError, backend};
 
 mod compare;
 #[cfg(feature = "flex")]
@@ -180,10 +180,10 @@ impl Default for CompareArgs {
 /// Throughput of the models of `common`, beside the peers `compare` asks for.
 fn run_compare(common: &Common, compare: &CompareArgs, backend_name: String) -> Result<()> {
     if compare.markdown && common.json {
-        return Err(Error::BadValue {
+        return Err(Error::Usage(UsageError::BadValue {
             flag: "--markdown",
             problem: "cannot be given with --json: choose one output format".into(),
-        });
+        }));
     }
     let plan = Plan {
         convzoo: std::env::current_exe().map_err(|source| Error::Spawn {
@@ -239,10 +239,10 @@ fn run_compare(common: &Common, compare: &CompareArgs, backend_name: String) -> 
 /// `bench profile`: one model's timed steps or batches.
 fn profile(args: &Common, infer: bool, backend_name: &str) -> Result<()> {
     if args.model == "all" {
-        return Err(Error::MissingFlag {
+        return Err(Error::Usage(UsageError::MissingFlag {
             flag: "bench profile",
             needs: "runs one model: give --model NAME",
-        });
+        }));
     }
     convzoo_models::find(&args.model)?;
     let (what, bs, times) = if infer {

@@ -8,114 +8,22 @@ use safetensors::tensor::Dtype;
 
 use crate::backend;
 
+mod usage;
+pub use usage::UsageError;
+
 /// Results of the trainer.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error of training, evaluating, benchmarking or converting models.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    // ---- bad usage (exit status 2) ----
+    /// A mistake in how the program was called (exit status 2).
+    #[error(transparent)]
+    Usage(#[from] UsageError),
     /// A model's error: an unknown name (usage), an input it cannot take, weights that do not
     /// fit; its exit status is the model crate's.
     #[error(transparent)]
     Model(#[from] convzoo_models::Error),
-    /// A backend name the project does not know.
-    #[error("unknown backend '{name}'; choose one of: {}", backend::known_names())]
-    UnknownBackend {
-        /// The name given.
-        name: String,
-    },
-    /// A backend the project knows but this binary was built without.
-    #[error(
-        "backend '{name}' is not compiled into this binary (compiled: {}); rebuild it with the \
-         cargo feature `{feature}`",
-        backend::compiled().join(", ")
-    )]
-    BackendNotCompiled {
-        /// The backend.
-        name: String,
-        /// The cargo feature that compiles it in.
-        feature: &'static str,
-    },
-    /// A device selector on a backend that takes none.
-    #[error("backend '{name}' takes no device selector (got '{name}:{selector}')")]
-    NoSelector {
-        /// The backend.
-        name: String,
-        /// The selector given.
-        selector: String,
-    },
-    /// A wgpu adapter selector that does not parse.
-    #[error(
-        "bad adapter '{selector}'; choose auto, discrete[:N], integrated[:N], virtual[:N] or cpu \
-         (e.g. --backend wgpu:cpu)"
-    )]
-    BadAdapter {
-        /// The selector given.
-        selector: String,
-    },
-    /// A wgpu adapter index that is not a number.
-    #[error("bad adapter index '{index}' in '{selector}'")]
-    BadAdapterIndex {
-        /// The index given.
-        index: String,
-        /// The whole selector.
-        selector: String,
-    },
-    /// A CUDA device that is not a GPU index.
-    #[error("bad CUDA device '{selector}': give a GPU index, e.g. --backend cuda:0")]
-    BadCudaDevice {
-        /// The selector given.
-        selector: String,
-    },
-    /// A flag value out of its range.
-    #[error("{flag} {problem}")]
-    BadValue {
-        /// The flag, e.g. `--lr`.
-        flag: &'static str,
-        /// What is wrong, e.g. `must be a positive number, got 0`.
-        problem: String,
-    },
-    /// A `--resize` the model cannot take.
-    #[error("--resize {resize}: {source}")]
-    BadResize {
-        /// The side given.
-        resize: usize,
-        /// The model's refusal.
-        source: convzoo_models::Error,
-    },
-    /// A flag given with `--resume`, which takes the run's saved configuration.
-    #[error(
-        "--resume continues a run with its saved configuration; {flag} cannot be given with it"
-    )]
-    FlagWithResume {
-        /// The flag, e.g. `--seed`.
-        flag: &'static str,
-    },
-    /// A flag that needs another one.
-    #[error("{flag} {needs}")]
-    MissingFlag {
-        /// The flag given.
-        flag: &'static str,
-        /// What it needs, e.g. `runs one model: give --model NAME`.
-        needs: &'static str,
-    },
-    /// A `--config` file that cannot be read.
-    #[error("{}: cannot read config: {source}", path.display())]
-    ConfigRead {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// A `--config` file that is not valid settings.
-    #[error("{}: invalid config: {source}", path.display())]
-    ConfigParse {
-        /// The file.
-        path: PathBuf,
-        /// The JSON error.
-        source: serde_json::Error,
-    },
 
     // ---- everything else (exit status 1) ----
     /// Data that cannot be found, read or written.
@@ -326,21 +234,6 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A peer benchmark's script that is not named, or not there.
-    #[error(
-        "{}: pass {flag} FILE or set {var} (the script is {in_repository} in the convzoo repository)",
-        match found { Some(p) => format!("no such script {}", p.display()), None => "no benchmark script named".into() }
-    )]
-    PeerScript {
-        /// The flag that names it.
-        flag: &'static str,
-        /// The environment variable that names it.
-        var: &'static str,
-        /// Where the repository keeps it.
-        in_repository: &'static str,
-        /// The path given, if any.
-        found: Option<PathBuf>,
-    },
     /// A benchmark process that failed (`reason`: its last line on stderr).
     #[error("{what}: {reason}")]
     BenchFailed {
@@ -382,19 +275,7 @@ impl Error {
         match self {
             Error::Model(e) => e.exit_code(),
             Error::Run(e) => e.exit_code(),
-            Error::UnknownBackend { .. }
-            | Error::BackendNotCompiled { .. }
-            | Error::NoSelector { .. }
-            | Error::BadAdapter { .. }
-            | Error::BadAdapterIndex { .. }
-            | Error::BadCudaDevice { .. }
-            | Error::BadValue { .. }
-            | Error::BadResize { .. }
-            | Error::FlagWithResume { .. }
-            | Error::MissingFlag { .. }
-            | Error::PeerScript { .. }
-            | Error::ConfigRead { .. }
-            | Error::ConfigParse { .. } => 2,
+            Error::Usage(_) => 2,
             Error::Interrupted { .. } => 130,
             _ => 1,
         }
@@ -421,7 +302,7 @@ mod tests {
         let unknown = Error::from(convzoo_models::find("lenet5").unwrap_err());
         assert_eq!(unknown.exit_code(), 2);
         assert!(unknown.to_string().starts_with("unknown model 'lenet5'"));
-        let resume = Error::FlagWithResume { flag: "--seed" };
+        let resume = Error::from(UsageError::FlagWithResume { flag: "--seed" });
         assert_eq!(resume.exit_code(), 2);
         assert_eq!(
             resume.to_string(),
