@@ -9,7 +9,7 @@ use crate::probe::Probe;
 pub enum Features {
     /// Feature maps, `[N, C, H, W]`.
     Maps(Tensor<4>),
-    /// Feature vectors, `[N, F]` (after [`Flatten`]).
+    /// Feature vectors, `[N, F]` (after a flatten).
     Vectors(Tensor<2>),
 }
 

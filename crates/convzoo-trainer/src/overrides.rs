@@ -52,14 +52,15 @@ pub struct Overrides {
     /// Seed of initialisation, data order and dropout [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Burn backend compiled into this binary: flex, ndarray, wgpu[:ADAPTER], vulkan, metal,
-    /// cuda[:N]; ADAPTER is discrete|integrated|virtual[:N] or cpu [default: flex]
+    /// Burn backend compiled into this binary: flex, ndarray, wgpu or wgpu:ADAPTER, vulkan,
+    /// metal, cuda or cuda:N; ADAPTER is discrete, integrated or virtual (each with an optional
+    /// :N) or cpu [default: flex]
     #[arg(long)]
     pub backend: Option<String>,
     /// Directory with the (Fashion-)MNIST files (used alone) [default: search]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Dataset: fashion-mnist, mnist, folder:PATH (PATH/train/<class>/<image>, PATH/test/...),
+    /// Dataset: fashion-mnist, mnist, folder:PATH (PATH/train/CLASS/IMAGE, PATH/test/...),
     /// cifar10:PATH (the binary version) [default: fashion-mnist]
     #[arg(long, value_name = "SPEC", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<DataSpec>()))]
     pub data: Option<DataSpec>,

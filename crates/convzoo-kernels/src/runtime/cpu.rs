@@ -3,7 +3,7 @@
 //! that the tests run every path on one machine. A path the CPU lacks is never taken: the
 //! binary runs on any x86-64 (and elsewhere, portably).
 //!
-//! Kernels declare their hot loops once and compile them for each path with [`multiversion!`];
+//! Kernels declare their hot loops once and compile them for each path with [`crate::multiversion!`];
 //! [`isa`] picks the copy. The `gemm` crate under the convolutions dispatches on its own.
 
 use std::sync::atomic::{AtomicU8, Ordering};

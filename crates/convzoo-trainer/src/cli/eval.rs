@@ -23,7 +23,7 @@ pub struct EvalArgs {
     /// cifar10:PATH; it must have the run's classes and image shape) [default: the run's]
     #[arg(long, value_name = "SPEC", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<convzoo_datasets::DataSpec>()))]
     data: Option<convzoo_datasets::DataSpec>,
-    /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: the run's]
+    /// Burn backend (flex, ndarray, wgpu or wgpu:ADAPTER, ...; see `train --help`) [default: the run's]
     #[arg(long)]
     backend: Option<String>,
 }

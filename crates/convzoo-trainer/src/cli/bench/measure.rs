@@ -143,7 +143,7 @@ pub fn infer_steps(
 /// Benchmarks model `name` in this process: `warmup` untimed then `steps` timed steps.
 ///
 /// With `onnx`, the model (in inference mode) is also written there as an ONNX file, for
-/// ONNX Runtime to time the same network ([`compare`]).
+/// ONNX Runtime to time the same network (`compare.rs`).
 pub fn bench_model(
     name: &str,
     backend_name: &str,

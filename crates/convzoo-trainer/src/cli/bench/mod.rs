@@ -41,7 +41,7 @@ struct Common {
     /// Model name, a comma-separated list, or `all`
     #[arg(long, default_value = "all", global = true)]
     model: String,
-    /// Burn backend (flex, ndarray, wgpu[:ADAPTER], ...; see `train --help`) [default: flex]
+    /// Burn backend (flex, ndarray, wgpu or wgpu:ADAPTER, ...; see `train --help`) [default: flex]
     #[arg(long, global = true)]
     backend: Option<String>,
     /// Images per step [default: 256 for the LeNets, 32 at 224x224, 64 at 96x96]
