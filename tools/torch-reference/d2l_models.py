@@ -1,10 +1,10 @@
 """PyTorch versions of d2l's CNNs, for convzoo's reference outputs.
 
 Written for convzoo from the architectures of "Dive into Deep Learning" (LeNet and the
-modern-CNN chapter: AlexNet, VGG, NiN, GoogLeNet, batch norm, ResNet, DenseNet), with explicit
-input channels instead of lazy modules. Module nesting follows d2l's, so `state_dict()` keys
+modern-CNN chapter: AlexNet, VGG, NiN, GoogLeNet, batch norm, ResNet, ResNeXt, DenseNet,
+AnyNet and RegNetX-32), with explicit input channels instead of lazy modules. Module nesting follows d2l's, so `state_dict()` keys
 (`net.<index or block name>....`) are d2l's and weights move between the two unchanged. Every
-model reads one channel (Fashion-MNIST) and returns 10 logits. Besides d2l's nine models there
+model reads one channel (Fashion-MNIST) and returns 10 logits. Besides d2l's ten models there
 are three larger relatives: VGG-16, ResNet-34 and GoogLeNet with batch norm after every conv.
 
     python d2l_models.py [NAME ...]   # d2l-style layer summaries and parameter counts
@@ -317,6 +317,65 @@ class DenseNet(Classifier):
             nn.Linear(channels, CLASSES)))
 
 
+# ---------------------------------------------------------------- ResNeXt, AnyNet, RegNetX
+
+
+class ResNeXtBlock(nn.Module):
+    """d2l's ResNeXt block: 1x1 to `round(cout * bot_mul)` channels, a 3x3 convolution in groups
+    `group_width` channels wide (so `bot // group_width` groups), 1x1 back to `cout`, each with
+    batch norm; the shortcut is a strided 1x1 conv with batch norm when `use_1x1conv`."""
+
+    def __init__(self, cin, cout, group_width, bot_mul, use_1x1conv=False, stride=1):
+        super().__init__()
+        bot = int(round(cout * bot_mul))
+        self.conv1 = conv(cin, bot, 1)
+        self.conv2 = nn.Conv2d(bot, bot, kernel_size=3, stride=stride, padding=1,
+                               groups=bot // group_width)
+        self.conv3 = conv(bot, cout, 1)
+        self.bn1 = nn.BatchNorm2d(bot)
+        self.bn2 = nn.BatchNorm2d(bot)
+        self.bn3 = nn.BatchNorm2d(cout)
+        if use_1x1conv:
+            self.conv4 = conv(cin, cout, 1, stride=stride)
+            self.bn4 = nn.BatchNorm2d(cout)
+        else:
+            self.conv4 = None
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        if self.conv4 is not None:
+            x = self.bn4(self.conv4(x))
+        return F.relu(y + x)
+
+
+class AnyNet(Classifier):
+    """d2l's AnyNet: a stem (3x3 stride-2 conv, BN, ReLU) at `net.0`, stages `stage1`, ...
+    of ResNeXt blocks (the first of each with a strided 1x1 shortcut), and a `head` of global
+    pooling, flatten and linear. `arch` holds (depth, width, group width, bottleneck ratio)."""
+
+    def __init__(self, arch, stem_channels):
+        super().__init__()
+        self.net = nn.Sequential(nn.Sequential(
+            conv(1, stem_channels, 3, stride=2, pad=1), nn.BatchNorm2d(stem_channels), nn.ReLU()))
+        cin = stem_channels
+        for i, (depth, cout, group_width, bot_mul) in enumerate(arch):
+            blocks = []
+            for j in range(depth):
+                first = j == 0
+                blocks.append(ResNeXtBlock(cin, cout, group_width, bot_mul,
+                                           use_1x1conv=first, stride=2 if first else 1))
+                cin = cout
+            self.net.add_module(f"stage{i + 1}", nn.Sequential(*blocks))
+        self.net.add_module("head", nn.Sequential(
+            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(cin, CLASSES)))
+
+
+# RegNetX-32: stem 32, group width 16, bottleneck ratio 1, depths (4, 6), widths (32, 80).
+REGNETX32 = ((4, 32, 16, 1), (6, 80, 16, 1))
+
+
 # ---------------------------------------------------------------- registry
 
 # name -> (constructor, input resolution, benchmark batch size)
@@ -333,6 +392,7 @@ MODELS = {
     "vgg16": (lambda: VGG(VGG16), 224, 32),
     "resnet34": (lambda: ResNet(RESNET34), 96, 64),
     "googlenet_bn": (lambda: GoogLeNet(bn=True), 96, 64),
+    "regnetx32": (lambda: AnyNet(REGNETX32, 32), 96, 128),
 }
 
 

@@ -44,6 +44,7 @@ MODELS = {
     "vgg16": (False, False),
     "resnet34": (False, True),
     "googlenet_bn": (False, True),
+    "regnetx32": (False, True),
 }
 
 
@@ -92,13 +93,19 @@ def bn_counts(model: torch.nn.Module) -> tuple:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--d2l-models", default=str(HERE / "d2l_models.py"))
+    parser.add_argument("names", nargs="*", help="models to write (default: all)")
     args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
     spec = importlib.util.spec_from_file_location("d2l_models", args.d2l_models)
     d2l = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(d2l)
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (store_weights, has_bn) in MODELS.items():
+        if args.names and name not in args.names:
+            continue
         model, res, _ = d2l.build(name, init="xavier", seed=0)
         if not store_weights:
             with torch.no_grad():

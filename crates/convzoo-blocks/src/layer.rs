@@ -14,6 +14,7 @@ pub use crate::features::Features;
 use crate::inception::Inception;
 use crate::probe::Probe;
 use crate::residual::Residual;
+use crate::resnext::ResNeXtBlock;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
@@ -56,6 +57,8 @@ pub enum Layer {
     Inception(Inception),
     /// ResNet's residual block.
     Residual(Residual),
+    /// ResNeXt's block (grouped bottleneck).
+    ResNeXt(ResNeXtBlock),
     /// DenseNet's dense block.
     Dense(DenseBlock),
 }
@@ -79,6 +82,7 @@ impl Layer {
             Self::Seq(_) => "Sequential",
             Self::Inception(_) => "Inception",
             Self::Residual(_) => "Residual",
+            Self::ResNeXt(_) => "ResNeXtBlock",
             Self::Dense(_) => "DenseBlock",
         }
     }
@@ -104,6 +108,7 @@ impl Layer {
             (Self::Seq(s), x) => s.run(x, probe),
             (Self::Inception(b), x) => Features::Maps(b.forward_probed(x.maps(kind), probe)),
             (Self::Residual(b), x) => Features::Maps(b.forward_probed(x.maps(kind), probe)),
+            (Self::ResNeXt(b), x) => Features::Maps(b.forward_probed(x.maps(kind), probe)),
             (Self::Dense(b), x) => Features::Maps(b.forward_probed(x.maps(kind), probe)),
         }
     }
@@ -139,6 +144,7 @@ layer_from!(
     Sequential => Seq,
     Inception => Inception,
     Residual => Residual,
+    ResNeXtBlock => ResNeXt,
     DenseBlock => Dense,
 );
 

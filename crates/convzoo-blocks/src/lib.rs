@@ -13,6 +13,7 @@
 //! | Inception | 8.4 | [`InceptionConfig`], [`Inception`] |
 //! | batch norm from scratch | 8.5 | [`ScratchBatchNormConfig`], [`ScratchBatchNorm`] |
 //! | residual block | 8.6 | [`ResidualConfig`], [`Residual`] |
+//! | ResNeXt block (grouped bottleneck) | 8.6 | [`ResNeXtBlockConfig`], [`ResNeXtBlock`] |
 //! | dense and transition blocks | 8.7 | [`DenseBlockConfig`], [`TransitionBlockConfig`] |
 //! | sigmoid with a one-multiply backward | 7.6 | [`activation::sigmoid`] |
 //! | one entry point for convolution and average-pooling layers | | [`conv::forward`], [`conv::avg_pool`] |
@@ -53,6 +54,7 @@ mod nin;
 mod params;
 mod probe;
 mod residual;
+mod resnext;
 pub mod testing;
 mod vgg;
 
@@ -66,4 +68,5 @@ pub use nin::NinBlockConfig;
 pub use params::{TensorEntry, count_parameters, for_each_tensor, largest_tensor};
 pub use probe::{ConvShape, LayerShape, Probe};
 pub use residual::{Residual, ResidualConfig};
+pub use resnext::{ResNeXtBlock, ResNeXtBlockConfig};
 pub use vgg::{VggBlockConfig, vgg_block};

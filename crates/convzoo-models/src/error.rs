@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::input::{InputSpec, SizeRule};
 
-/// What can go wrong with a model: an unknown name, an input it cannot take, weights that do not
-/// fit it.
+/// What can go wrong with a model: an unknown name, a configuration that cannot be built, an
+/// input it cannot take, weights that do not fit it.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Error {
     /// A name that is not in the registry.
@@ -27,6 +27,14 @@ pub enum Error {
         /// The shape that was given.
         given: Vec<usize>,
     },
+    /// An architecture configuration that cannot be built (an AnyNet stage of depth 0, ...).
+    #[error("bad {model} configuration: {reason}")]
+    Architecture {
+        /// The architecture.
+        model: String,
+        /// What is wrong, naming the stage and the value.
+        reason: String,
+    },
     /// Weights that cannot be loaded or saved.
     #[error("{}: {reason}", path.display())]
     Weights {
@@ -42,7 +50,7 @@ impl Error {
     /// for an input or weights that do not fit.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::UnknownModel { .. } => 2,
+            Self::UnknownModel { .. } | Self::Architecture { .. } => 2,
             Self::Input { .. } | Self::Weights { .. } => 1,
         }
     }

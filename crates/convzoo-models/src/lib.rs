@@ -1,6 +1,7 @@
 //! The convolutional networks of *Dive into Deep Learning*'s "modern CNNs" chapter on Burn 0.22:
-//! LeNet, LeNet with batch norm, AlexNet, VGG, NiN, GoogLeNet, ResNet and DenseNet, exactly as
-//! d2l defines them (same layers, same parameter counts, same initialisation).
+//! LeNet, LeNet with batch norm, AlexNet, VGG, NiN, GoogLeNet, ResNet, DenseNet and AnyNet
+//! (RegNetX-32), exactly as d2l defines them (same layers, same parameter counts, same
+//! initialisation).
 //!
 //! Every model is reachable by name through the [`REGISTRY`] and [`ModelConfig::from_name`].
 //! A model is d2l's `net` as data: a [`convzoo_blocks::Sequential`] built from its
@@ -26,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod alexnet;
+mod anynet;
 mod densenet;
 mod error;
 mod googlenet;
@@ -41,6 +43,7 @@ pub mod torch;
 mod vgg;
 
 pub use alexnet::AlexNetConfig;
+pub use anynet::{AnyNetConfig, AnyNetStage, REGNETX32_STAGES};
 pub use densenet::{DENSENET_BLOCKS, DenseNetConfig};
 pub use error::Error;
 pub use googlenet::{GOOGLENET_STAGES, GoogLeNetConfig, InceptionWidths};

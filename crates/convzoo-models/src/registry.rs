@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::input::{InputSpec, SizeRule};
 use crate::model::Model;
 use crate::{
-    AlexNetConfig, DenseNetConfig, Error, GoogLeNetConfig, LeNetBnConfig, LeNetConfig, NiNConfig,
-    ResNetConfig, VggConfig,
+    AlexNetConfig, AnyNetConfig, DenseNetConfig, Error, GoogLeNetConfig, LeNetBnConfig,
+    LeNetConfig, NiNConfig, ResNetConfig, VggConfig,
 };
-use crate::{alexnet, densenet, googlenet, lenet, nin, resnet, vgg};
+use crate::{alexnet, anynet, densenet, googlenet, lenet, nin, resnet, vgg};
 
 /// Every model, in the order of the book.
 pub const REGISTRY: &[ModelInfo] = &[
@@ -30,6 +30,7 @@ pub const REGISTRY: &[ModelInfo] = &[
     resnet::RESNET18,
     resnet::RESNET34,
     densenet::DENSENET,
+    anynet::REGNETX32,
 ];
 
 // Every entry's input is one Fashion-MNIST channel at its recipe's size (a compile-time check).
@@ -192,6 +193,7 @@ architectures!(
     GoogLeNet(GoogLeNetConfig),
     ResNet(ResNetConfig),
     DenseNet(DenseNetConfig),
+    AnyNet(AnyNetConfig),
 );
 
 /// The registry names, comma separated (for error messages and `--help`).

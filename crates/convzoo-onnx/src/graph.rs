@@ -6,7 +6,9 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, MaxPool2d};
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
-use convzoo_blocks::{AnyBatchNorm, ConvUnit, DenseBlock, Inception, Layer, Residual, Sequential};
+use convzoo_blocks::{
+    AnyBatchNorm, ConvUnit, DenseBlock, Inception, Layer, ResNeXtBlock, Residual, Sequential,
+};
 
 use crate::Error;
 use crate::proto::{
@@ -141,6 +143,7 @@ impl Builder {
             Layer::Seq(s) => self.sequential(s, at, x)?,
             Layer::Inception(b) => self.inception(b, at, x)?,
             Layer::Residual(b) => self.residual(b, at, x)?,
+            Layer::ResNeXt(b) => self.resnext(b, at, x)?,
             Layer::Dense(b) => self.dense(b, at, x)?,
         })
     }
@@ -239,6 +242,32 @@ impl Builder {
         let shortcut = match &b.conv3 {
             Some(c) => self.conv(c, &join(at, "conv3"), x)?,
             None => x,
+        };
+        let sum = self.node("Add", at, vec![y, shortcut], vec![]);
+        Ok(self.node("Relu", at, vec![sum], vec![]))
+    }
+
+    fn resnext(&mut self, b: &ResNeXtBlock, at: &str, x: String) -> Result<String, Error> {
+        let mut y = x.clone();
+        for (i, (conv, bn)) in [(&b.conv1, &b.bn1), (&b.conv2, &b.bn2), (&b.conv3, &b.bn3)]
+            .into_iter()
+            .enumerate()
+        {
+            y = self.conv(conv, &join(at, &format!("conv{}", i + 1)), y)?;
+            y = self.batch_norm(bn, &join(at, &format!("bn{}", i + 1)), y);
+            if i < 2 {
+                y = self.node("Relu", at, vec![y], vec![]);
+            }
+        }
+        let shortcut = match (&b.conv4, &b.bn4) {
+            (Some(c), bn) => {
+                let s = self.conv(c, &join(at, "conv4"), x)?;
+                match bn {
+                    Some(bn) => self.batch_norm(bn, &join(at, "bn4"), s),
+                    None => s,
+                }
+            }
+            (None, _) => x,
         };
         let sum = self.node("Add", at, vec![y, shortcut], vec![]);
         Ok(self.node("Relu", at, vec![sum], vec![]))
