@@ -392,7 +392,7 @@ MODELS = {
     "vgg16": (lambda: VGG(VGG16), 224, 32),
     "resnet34": (lambda: ResNet(RESNET34), 96, 64),
     "googlenet_bn": (lambda: GoogLeNet(bn=True), 96, 64),
-    "regnetx32": (lambda: AnyNet(REGNETX32, 32), 96, 128),
+    "regnetx32": (lambda: AnyNet(REGNETX32, 32), 96, 64),
 }
 
 

@@ -42,6 +42,7 @@
 //!     kernel: [5, 5],
 //!     stride: [1, 1],
 //!     padding: [(2, 2), (2, 2)],
+//!     groups: 1,
 //! };
 //! assert_eq!(plan(&lenet_conv1, Pass::Forward), Algorithm::Direct);
 //! ```
@@ -117,25 +118,28 @@ mod testing {
             .collect()
     }
 
-    /// Calls `term(x_at, w_at, y_at)` for every product of a convolution (groups 1, dilation 1)
-    /// by its definition: input `x_at` (`[N, C_in, H, W]`) times weight `w_at`
-    /// (`[C_out, C_in, k_h, k_w]`) adds to output `y_at` (`[N, C_out, H_out, W_out]`).
+    /// Calls `term(x_at, w_at, y_at)` for every product of a convolution (dilation 1) by its
+    /// definition: input `x_at` (`[N, C_in, H, W]`) times weight `w_at`
+    /// (`[C_out, C_in / groups, k_h, k_w]`) adds to output `y_at` (`[N, C_out, H_out, W_out]`);
+    /// output channel `o` reads the input channels of its group, `o / (C_out / groups)`.
     pub fn conv_terms(g: &crate::conv::ConvGeometry, mut term: impl FnMut(usize, usize, usize)) {
         let ([h, w], [kh, kw], [sh, sw]) = (g.input, g.kernel, g.stride);
         let [(pt, _), (pl, _)] = g.padding;
         let [ho, wo] = g.output();
         let (ci, co) = (g.channels_in, g.channels_out);
+        let (ci_group, co_group) = (ci / g.groups, co / g.groups);
         for n in 0..g.batch {
             for o in 0..co {
+                let first = o / co_group * ci_group;
                 for (r, s) in (0..ho).flat_map(|r| (0..wo).map(move |s| (r, s))) {
                     let y_at = ((n * co + o) * ho + r) * wo + s;
-                    for c in 0..ci {
+                    for c in 0..ci_group {
                         for (i, j) in (0..kh).flat_map(|i| (0..kw).map(move |j| (i, j))) {
                             let ih = (r * sh + i).checked_sub(pt).filter(|&v| v < h);
                             let iw = (s * sw + j).checked_sub(pl).filter(|&v| v < w);
                             if let (Some(ih), Some(iw)) = (ih, iw) {
-                                let x_at = ((n * ci + c) * h + ih) * w + iw;
-                                term(x_at, ((o * ci + c) * kh + i) * kw + j, y_at);
+                                let x_at = ((n * ci + first + c) * h + ih) * w + iw;
+                                term(x_at, ((o * ci_group + c) * kh + i) * kw + j, y_at);
                             }
                         }
                     }

@@ -50,7 +50,7 @@ pub const REGNETX32: ModelInfo = ModelInfo {
     d2l_section: "8.8",
     input: [1, 96, 96],
     recipe: Recipe::d2l(0.05, 128, 96),
-    bench_batch: 128,
+    bench_batch: 64,
     pytorch: Some("regnetx32"),
     config: || Arch::AnyNet(AnyNetConfig::new(32, REGNETX32_STAGES.to_vec())),
 };

@@ -209,6 +209,7 @@ pub(crate) fn test_cases() -> Vec<ConvGeometry> {
         (1, 4, 32, 5, 5, [3, 3], [(1, 1), (1, 1)]),
     ]
     .map(|(batch, ci, co, h, w, kernel, padding)| ConvGeometry {
+        groups: 1,
         batch,
         channels_in: ci,
         channels_out: co,
@@ -241,6 +242,7 @@ mod tests {
     #[test]
     fn matches_the_definition_and_the_patch_matrix_convolution() {
         let lenet = |ci, h, pad| ConvGeometry {
+            groups: 1,
             batch: 256,
             channels_in: ci,
             channels_out: 16,

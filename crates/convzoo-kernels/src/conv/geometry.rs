@@ -1,6 +1,6 @@
 //! The shape of a 2D convolution on contiguous NCHW tensors.
 
-/// Geometry of a 2D convolution (groups 1, dilation 1) on contiguous NCHW tensors.
+/// Geometry of a 2D convolution (dilation 1) on contiguous NCHW tensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeometry {
     /// Batch size.
@@ -17,6 +17,10 @@ pub struct ConvGeometry {
     pub stride: [usize; 2],
     /// Zero padding `(before, after)` along height and width.
     pub padding: [(usize, usize); 2],
+    /// Groups: the channels split into this many independent convolutions of
+    /// `channels_in / groups` to `channels_out / groups` channels (1: an ordinary convolution;
+    /// `channels_in`: depthwise). The weight is `[C_out, C_in / groups, k_h, k_w]`.
+    pub groups: usize,
 }
 
 impl ConvGeometry {
@@ -24,6 +28,27 @@ impl ConvGeometry {
     /// is then the sample itself.
     pub fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [(0, 0), (0, 0)]
+    }
+
+    /// The convolution of one group: `channels_in / groups` to `channels_out / groups`
+    /// channels, groups 1 (itself when `groups` is 1).
+    ///
+    /// # Panics
+    /// If `groups` is 0 or does not divide both channel counts.
+    pub fn group(&self) -> ConvGeometry {
+        let groups = self.groups;
+        assert!(
+            groups > 0 && self.channels_in % groups == 0 && self.channels_out % groups == 0,
+            "{groups} groups do not divide {} input and {} output channels",
+            self.channels_in,
+            self.channels_out
+        );
+        ConvGeometry {
+            channels_in: self.channels_in / groups,
+            channels_out: self.channels_out / groups,
+            groups: 1,
+            ..*self
+        }
     }
 
     /// Output height and width.

@@ -1,4 +1,4 @@
-//! Convolutions and their gradients on plain `f32` slices, NCHW, groups 1, dilation 1.
+//! Convolutions and their gradients on plain `f32` slices, NCHW, dilation 1, any groups.
 //!
 //! [`plan`] picks the algorithm for a geometry and a pass; [`forward`], [`forward_inference`],
 //! [`input_grad`] and [`weight_grad`] run what it picks:
@@ -8,7 +8,9 @@
 //! - `direct.rs`, `direct_weight_grad.rs`: sums in registers on a zero-padded sample;
 //! - `taps.rs`: a pointwise gemm per kernel tap on one padded copy of the input;
 //! - `winograd.rs`: Winograd's F(2x2, 3x3), in inference;
-//! - `transposed.rs`: the input gradient as a forward convolution of the output gradient.
+//! - `transposed.rs`: the input gradient as a forward convolution of the output gradient;
+//! - `grouped.rs`: a grouped convolution as one ordinary convolution per group, each planned
+//!   on one group's geometry.
 //!
 //! Every output value is finished by an [`Epilogue`] (bias or batch-norm scale and shift, a
 //! residual, an activation) in the pass that writes it.
@@ -17,6 +19,7 @@ mod direct;
 mod direct_weight_grad;
 mod epilogue;
 mod geometry;
+mod grouped;
 mod im2col;
 pub(crate) mod patches;
 mod plan;
@@ -59,10 +62,13 @@ pub fn bias_grad(g: &ConvGeometry, dy: &[f32]) -> Vec<f32> {
     })
 }
 
-/// Weight gradient `[C_out, C_in k_h k_w]` of a convolution from its input `x`
+/// Weight gradient `[C_out, C_in / groups k_h k_w]` of a convolution from its input `x`
 /// (`[N, C_in, H, W]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`), by the algorithm
 /// [`plan`] picks.
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    if g.groups > 1 {
+        return grouped::weight_grad(g, x, dy);
+    }
     match plan(g, Pass::WeightGrad) {
         Algorithm::Direct => direct_weight_grad::weight_grad(g, x, dy),
         Algorithm::Taps => taps::weight_grad(g, x, dy),
@@ -80,6 +86,9 @@ pub fn forward_inference(
     epilogue: Epilogue,
 ) -> Vec<f32> {
     check_residual(g, &epilogue);
+    if g.groups > 1 {
+        return grouped::forward(g, x, weight, epilogue, true);
+    }
     match plan(g, Pass::Inference) {
         Algorithm::Winograd => winograd::forward(g, x, weight, epilogue),
         Algorithm::Direct => direct::forward(g, x, weight, epilogue),
@@ -97,10 +106,13 @@ fn check_residual(g: &ConvGeometry, epilogue: &Epilogue) {
 }
 
 /// Output `[N, C_out, H_out, W_out]` of a convolution of `x` (`[N, C_in, H, W]`) with `weight`
-/// (`[C_out, C_in k_h k_w]`), each value finished by `epilogue`, by the algorithm [`plan`]
-/// picks for training.
+/// (`[C_out, C_in / groups k_h k_w]`), each value finished by `epilogue`, by the algorithm
+/// [`plan`] picks for training.
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     check_residual(g, &epilogue);
+    if g.groups > 1 {
+        return grouped::forward(g, x, weight, epilogue, false);
+    }
     match plan(g, Pass::Forward) {
         Algorithm::Direct => direct::forward(g, x, weight, epilogue),
         Algorithm::Taps => taps::forward(g, x, weight, epilogue),
@@ -108,9 +120,13 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
     }
 }
 
-/// Input gradient `[N, C_in, H, W]` of a convolution from its weight (`[C_out, C_in k_h k_w]`)
-/// and output gradient `dy` (`[N, C_out, H_out, W_out]`), by the algorithm [`plan`] picks.
+/// Input gradient `[N, C_in, H, W]` of a convolution from its weight
+/// (`[C_out, C_in / groups k_h k_w]`) and output gradient `dy` (`[N, C_out, H_out, W_out]`), by
+/// the algorithm [`plan`] picks.
 pub fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    if g.groups > 1 {
+        return grouped::input_grad(g, weight, dy);
+    }
     match plan(g, Pass::InputGrad) {
         Algorithm::Taps => taps::input_grad(g, weight, dy),
         Algorithm::Transposed => {

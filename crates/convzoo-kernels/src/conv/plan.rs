@@ -68,8 +68,12 @@ impl std::fmt::Display for Algorithm {
     }
 }
 
-/// The algorithm that computes `pass` of the convolution `g`.
+/// The algorithm that computes `pass` of the convolution `g`; for a grouped convolution, the one
+/// that computes each group (`grouped.rs` runs them one by one).
 pub fn plan(g: &ConvGeometry, pass: Pass) -> Algorithm {
+    if g.groups > 1 {
+        return plan(&g.group(), pass);
+    }
     match pass {
         Pass::Inference if winograd::applies(g) => Algorithm::Winograd,
         Pass::Forward | Pass::Inference | Pass::WeightGrad if direct::applies(g) => {
@@ -95,6 +99,7 @@ mod tests {
         pad: usize,
     ) -> ConvGeometry {
         ConvGeometry {
+            groups: 1,
             batch: 8,
             channels_in: c_in,
             channels_out: c_out,
@@ -123,6 +128,22 @@ mod tests {
             passes(&conv(6, 16, 14, 5, 1, 0)),
             [Direct, Direct, Im2col, Direct]
         );
+    }
+
+    #[test]
+    fn grouped_convolutions_take_the_algorithm_of_one_group() {
+        // RegNetX-32's second stage: 80 -> 80 in 5 groups at 6x6 is five 16 -> 16 convolutions.
+        let grouped = ConvGeometry {
+            groups: 5,
+            ..conv(80, 80, 6, 3, 1, 1)
+        };
+        assert_eq!(passes(&grouped), passes(&conv(16, 16, 6, 3, 1, 1)));
+        // Depthwise: one channel a group.
+        let depthwise = ConvGeometry {
+            groups: 32,
+            ..conv(32, 32, 24, 3, 1, 1)
+        };
+        assert_eq!(passes(&depthwise), passes(&conv(1, 1, 24, 3, 1, 1)));
     }
 
     #[test]

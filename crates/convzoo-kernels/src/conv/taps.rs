@@ -262,6 +262,7 @@ mod tests {
             (2, 16, 64, 24, 24, [3, 3], [(1, 1), (1, 1)]),
         ];
         assert!(applies(&ConvGeometry {
+            groups: 1,
             batch: 2,
             channels_in: 64,
             channels_out: 32,
@@ -273,6 +274,7 @@ mod tests {
         crate::testing::on_every_path(|| {
             for (batch, ci, co, h, w, kernel, padding) in cases {
                 let g = ConvGeometry {
+                    groups: 1,
                     batch,
                     channels_in: ci,
                     channels_out: co,

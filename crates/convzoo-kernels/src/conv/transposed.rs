@@ -23,6 +23,7 @@ pub(crate) fn applies(g: &ConvGeometry) -> bool {
 /// `k - 1 - p` on each side.
 pub(crate) fn geometry(g: &ConvGeometry) -> ConvGeometry {
     ConvGeometry {
+        groups: g.groups,
         batch: g.batch,
         channels_in: g.channels_out,
         channels_out: g.channels_in,

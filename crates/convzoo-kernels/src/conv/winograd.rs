@@ -336,6 +336,7 @@ mod tests {
             (2, 4, 3, 13, 37, [(1, 1), (1, 0)]),
         ] {
             let g = ConvGeometry {
+                groups: 1,
                 batch,
                 channels_in: ci,
                 channels_out: co,

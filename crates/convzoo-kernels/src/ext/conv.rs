@@ -16,7 +16,7 @@ use burn::tensor::{DType, Shape, Tensor};
 /// A 2D convolution computed by [`conv_kernels`], forward and backward.
 #[backend_extension(Flex, Autodiff)]
 pub trait FlexConv: Backend {
-    /// `conv2d(x, weight, bias)`; groups 1, dilation 1, `f32`.
+    /// `conv2d(x, weight, bias)`; dilation 1, `f32`, any groups.
     fn conv2d_im2col(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -137,6 +137,7 @@ pub(crate) fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> C
     let [batch, channels_in, h, w] = x.dims();
     let [channels_out, _, kh, kw] = weight.dims();
     ConvGeometry {
+        groups: options.groups,
         batch,
         channels_in,
         channels_out,
@@ -148,7 +149,7 @@ pub(crate) fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> C
 }
 
 /// [`burn::tensor::module::conv2d`] with this module's backward on flex, where it applies
-/// (`f32`, groups 1, dilation 1); Burn's own otherwise.
+/// (`f32`, dilation 1, any groups); Burn's own otherwise.
 pub fn conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
@@ -159,12 +160,14 @@ pub fn conv2d(
     let [c_out, w_c_in, kh, kw] = weight.dims();
     let [(top, bottom), (left, right)] = options.padding;
     // Mismatched shapes go to Burn's conv2d, which reports them.
-    let shapes_fit = c_in == w_c_in
+    let groups = options.groups;
+    let shapes_fit = groups > 0
+        && c_in == w_c_in * groups
+        && c_out % groups == 0
         && h + top + bottom >= kh
         && w + left + right >= kw
         && bias.as_ref().is_none_or(|b| b.dims() == [c_out]);
-    let applies = options.groups == 1
-        && options.dilation == [1, 1]
+    let applies = options.dilation == [1, 1]
         && shapes_fit
         && x.dtype() == DType::F32
         && weight.dtype() == DType::F32
@@ -275,18 +278,69 @@ mod tests {
                 true,
             ),
         ];
-        for (i, (n, ci, co, h, w, k, stride, padding, with_bias, track_x)) in
-            cases.into_iter().enumerate()
+        // Grouped: RegNetX-32's 3x3 layers (2 and 5 groups), depthwise with a multiplier.
+        let grouped = [
+            (
+                (
+                    2,
+                    32,
+                    32,
+                    12,
+                    12,
+                    [3, 3],
+                    [2, 2],
+                    [(1, 1), (1, 1)],
+                    true,
+                    true,
+                ),
+                2,
+            ),
+            (
+                (
+                    3,
+                    80,
+                    80,
+                    6,
+                    6,
+                    [3, 3],
+                    [1, 1],
+                    [(1, 1), (1, 1)],
+                    true,
+                    true,
+                ),
+                5,
+            ),
+            (
+                (
+                    2,
+                    8,
+                    16,
+                    7,
+                    9,
+                    [3, 3],
+                    [1, 1],
+                    [(1, 1), (1, 1)],
+                    false,
+                    true,
+                ),
+                8,
+            ),
+        ];
+        for (i, ((n, ci, co, h, w, k, stride, padding, with_bias, track_x), groups)) in cases
+            .into_iter()
+            .map(|case| (case, 1))
+            .chain(grouped)
+            .enumerate()
         {
             let seed = 3 * i as u64;
             let x0 = normal([n, ci, h, w], 0.0, 1.0, seed, &device);
-            let w0 = normal([co, ci, k[0], k[1]], 0.0, 0.3, seed + 1, &device);
+            let w0 = normal([co, ci / groups, k[0], k[1]], 0.0, 0.3, seed + 1, &device);
             let b0 = normal([co], 0.0, 0.3, seed + 2, &device);
             let options = ConvOptions {
                 stride,
                 padding,
                 dilation: [1, 1],
-                groups: 1,
+                groups,
             };
             let run = |ours: bool, x0: &Tensor<4>, w0: &Tensor<4>, b0: &Tensor<1>| {
                 let x = if track_x {
@@ -323,8 +377,9 @@ mod tests {
                 &w0.clone().abs(),
                 &b0.clone().abs(),
             );
-            let case =
-                format!("case {n}x{ci}x{h}x{w} -> {co}, k {k:?}, s {stride:?}, p {padding:?}");
+            let case = format!(
+                "case {n}x{ci}x{h}x{w} -> {co}, k {k:?}, s {stride:?}, p {padding:?}, {groups} groups"
+            );
             let check = |what: &str, ours: &[f32], burns: &[f32], sizes: &[f32]| {
                 assert_within(&format!("{case}: {what}"), ours, burns, sizes, 2e-6)
             };

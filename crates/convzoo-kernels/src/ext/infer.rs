@@ -25,8 +25,8 @@ pub fn fusing<const D: usize>(x: &Tensor<D>) -> bool {
 /// Inference-only fused operations (flex without autodiff).
 #[backend_extension(Flex)]
 pub trait FlexInfer: Backend {
-    /// `activation(conv2d(x, weight) * scale + shift)` per output channel; groups 1,
-    /// dilation 1.
+    /// `activation(conv2d(x, weight) * scale + shift)` per output channel; dilation 1, any
+    /// groups.
     fn conv2d_affine(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -134,10 +134,10 @@ impl FlexInfer for Flex {
 
 /// `activation(conv2d(x, weight) * scale + shift + residual)`, per output channel (`scale` and
 /// `shift` `[C_out]`, `residual` the output's shape): one pass over the output by the fused
-/// kernel where [`fusing`] (and groups 1, dilation 1), Burn's operations otherwise.
+/// kernel where [`fusing`] (and dilation 1), Burn's operations otherwise.
 ///
 /// # Shapes
-/// - x: `[N, C_in, H, W]`, weight: `[C_out, C_in, k_h, k_w]`
+/// - x: `[N, C_in, H, W]`, weight: `[C_out, C_in / groups, k_h, k_w]`
 /// - output: `[N, C_out, H_out, W_out]`
 pub fn conv2d_fused(
     x: Tensor<4>,
@@ -157,9 +157,10 @@ pub fn conv2d_fused(
         && fusing(&scale)
         && fusing(&shift)
         && residual.as_ref().is_none_or(fusing)
-        && options.groups == 1
+        && options.groups > 0
         && options.dilation == [1, 1]
-        && x_c == c_in
+        && x_c == c_in * options.groups
+        && c_out % options.groups == 0
         && h + top + bottom >= kh
         && w + left + right >= kw
         && scale.dims() == [c_out]
@@ -242,7 +243,8 @@ mod tests {
 
     /// The fused convolution against Burn's conv2d followed by Burn's element-wise operations:
     /// padded 3x3, strided, pointwise (the sample as its own patch matrix), few pixels a sample
-    /// (several samples a gemm), Winograd, with and without residual, ReLU and sigmoid.
+    /// (several samples a gemm), Winograd, grouped and depthwise, with and without residual,
+    /// ReLU and sigmoid.
     #[test]
     fn fused_convolution_matches_burns_operations_on_every_path() {
         crate::testing::on_every_path(fused_convolution_matches_burns_operations);
@@ -250,18 +252,22 @@ mod tests {
 
     fn fused_convolution_matches_burns_operations() {
         let device = Device::flex();
+        // (batch, c_in, c_out, size, kernel, stride, padding, groups)
         let cases = [
-            (3, 4, 6, 9, [3, 3], [1, 1], [(1, 1), (1, 1)]),
-            (2, 3, 5, 11, [3, 3], [2, 2], [(1, 1), (1, 1)]),
-            (3, 8, 4, 7, [1, 1], [1, 1], [(0, 0), (0, 0)]),
-            (6, 16, 8, 3, [3, 3], [1, 1], [(1, 1), (1, 1)]),
-            (2, 128, 64, 8, [3, 3], [1, 1], [(1, 1), (1, 1)]), // Winograd
+            (3, 4, 6, 9, [3, 3], [1, 1], [(1, 1), (1, 1)], 1),
+            (2, 3, 5, 11, [3, 3], [2, 2], [(1, 1), (1, 1)], 1),
+            (3, 8, 4, 7, [1, 1], [1, 1], [(0, 0), (0, 0)], 1),
+            (6, 16, 8, 3, [3, 3], [1, 1], [(1, 1), (1, 1)], 1),
+            (2, 128, 64, 8, [3, 3], [1, 1], [(1, 1), (1, 1)], 1), // Winograd
+            (2, 32, 32, 12, [3, 3], [2, 2], [(1, 1), (1, 1)], 2), // RegNetX-32's grouped
+            (2, 80, 80, 6, [3, 3], [1, 1], [(1, 1), (1, 1)], 5),
+            (2, 12, 12, 7, [3, 3], [1, 1], [(1, 1), (1, 1)], 12), // depthwise
         ];
-        for (i, (n, ci, co, hw, k, stride, padding)) in cases.into_iter().enumerate() {
+        for (i, (n, ci, co, hw, k, stride, padding, groups)) in cases.into_iter().enumerate() {
             let seed = 5 * i as u64;
-            let options = ConvOptions::new(stride, [padding[0].0, padding[1].0], [1, 1], 1);
+            let options = ConvOptions::new(stride, [padding[0].0, padding[1].0], [1, 1], groups);
             let x = random([n, ci, hw, hw], seed, &device);
-            let w = random([co, ci, k[0], k[1]], seed + 1, &device);
+            let w = random([co, ci / groups, k[0], k[1]], seed + 1, &device);
             let (scale, shift) = (
                 random([co], seed + 2, &device),
                 random([co], seed + 3, &device),
@@ -299,7 +305,7 @@ mod tests {
                     activation,
                 );
                 let case = format!(
-                    "{n}x{ci}x{hw} -> {co}, k {k:?}, s {stride:?}, res {with_residual}, {activation:?}"
+                    "{n}x{ci}x{hw} -> {co}, k {k:?}, s {stride:?}, {groups} groups, res {with_residual}, {activation:?}"
                 );
                 // The sigmoid squashes its input to [0, 1]: the tolerance stays relative to the
                 // magnitude before it (the rounding of the sums).

@@ -82,6 +82,7 @@ pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Resu
         .map(|shape| {
             let [_, c_in, ih, iw] = shape.input;
             let g = ConvGeometry {
+                groups: 1,
                 batch,
                 channels_in: c_in,
                 channels_out: shape.channels_out,

@@ -1,0 +1,222 @@
+//! Grouped convolutions (ResNeXt's 3x3 layers; depthwise at the limit): each group's channels
+//! are copied into a contiguous batch, convolved as an ordinary convolution of one group's
+//! geometry ([`ConvGeometry::group`], whose algorithm [`super::plan`] picks), and copied back.
+//! The copies move each value once per pass, against the `C_in / groups * k_h * k_w`
+//! multiply-adds that use it.
+
+use super::{ConvGeometry, Epilogue};
+
+/// Channels `start..start + len` of every sample of `x` (`[N, C, P]`), as `[N, len, P]`.
+fn gather(x: &[f32], channels: usize, pixels: usize, start: usize, len: usize) -> Vec<f32> {
+    x.chunks_exact(channels * pixels)
+        .flat_map(|sample| &sample[start * pixels..(start + len) * pixels])
+        .copied()
+        .collect()
+}
+
+/// Writes `part` (`[N, len, P]`) into channels `start..start + len` of `out` (`[N, C, P]`).
+fn scatter(part: &[f32], out: &mut [f32], channels: usize, pixels: usize, start: usize) {
+    let len = part.len() / (out.len() / (channels * pixels)).max(1);
+    for (sample, src) in out
+        .chunks_exact_mut(channels * pixels)
+        .zip(part.chunks_exact(len.max(1)))
+    {
+        sample[start * pixels..start * pixels + len].copy_from_slice(src);
+    }
+}
+
+/// The forward pass of the grouped convolution `g` group by group; `inference` runs each
+/// group by [`super::forward_inference`], else by [`super::forward`].
+pub(super) fn forward(
+    g: &ConvGeometry,
+    x: &[f32],
+    weight: &[f32],
+    epilogue: Epilogue,
+    inference: bool,
+) -> Vec<f32> {
+    let one = g.group();
+    let (ci, co) = (one.channels_in, one.channels_out);
+    let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
+    let group_weight = co * one.patch_rows();
+    let mut y = vec![0.0f32; g.batch * g.channels_out * out_pixels];
+    for k in 0..g.groups {
+        let xg = gather(x, g.channels_in, in_pixels, k * ci, ci);
+        let channels = k * co..(k + 1) * co;
+        let residual = epilogue
+            .residual
+            .map(|r| gather(r, g.channels_out, out_pixels, k * co, co));
+        let part = Epilogue {
+            scale: epilogue.scale.map(|s| &s[channels.clone()]),
+            shift: epilogue.shift.map(|s| &s[channels.clone()]),
+            residual: residual.as_deref(),
+            activation: epilogue.activation,
+        };
+        let wg = &weight[k * group_weight..(k + 1) * group_weight];
+        let yg = if inference {
+            super::forward_inference(&one, &xg, wg, part)
+        } else {
+            super::forward(&one, &xg, wg, part)
+        };
+        scatter(&yg, &mut y, g.channels_out, out_pixels, k * co);
+    }
+    y
+}
+
+/// The input gradient of the grouped convolution `g`, group by group.
+pub(super) fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    let one = g.group();
+    let (ci, co) = (one.channels_in, one.channels_out);
+    let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
+    let group_weight = co * one.patch_rows();
+    let mut dx = vec![0.0f32; g.batch * g.channels_in * in_pixels];
+    for k in 0..g.groups {
+        let dyg = gather(dy, g.channels_out, out_pixels, k * co, co);
+        let wg = &weight[k * group_weight..(k + 1) * group_weight];
+        let dxg = super::input_grad(&one, wg, &dyg);
+        scatter(&dxg, &mut dx, g.channels_in, in_pixels, k * ci);
+    }
+    dx
+}
+
+/// The weight gradient (`[C_out, C_in / groups k_h k_w]`) of the grouped convolution `g`,
+/// group by group.
+pub(super) fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let one = g.group();
+    let (ci, co) = (one.channels_in, one.channels_out);
+    let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
+    let mut dw = Vec::with_capacity(g.channels_out * one.patch_rows());
+    for k in 0..g.groups {
+        let xg = gather(x, g.channels_in, in_pixels, k * ci, ci);
+        let dyg = gather(dy, g.channels_out, out_pixels, k * co, co);
+        dw.extend(super::weight_grad(&one, &xg, &dyg));
+    }
+    dw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Activation, Epilogue, bias_grad, forward_inference};
+    use super::*;
+    use crate::testing::{assert_within, conv_terms, pattern};
+
+    /// Forward (training and inference, with a scale, shift, residual and ReLU), input and
+    /// weight gradients and the bias gradient of grouped convolutions against the definition:
+    /// RegNetX-32's two grouped layers (2 and 5 groups, strided and not), depthwise (with and
+    /// without a channel multiplier), a 1x1 grouped layer, odd sizes and asymmetric padding, on
+    /// every kernel path.
+    #[test]
+    fn grouped_and_depthwise_match_the_definition() {
+        // (batch, c_in, c_out, groups, h, w, kernel, stride, padding)
+        let cases = [
+            (3, 32, 32, 2, 12, 12, [3, 3], [2, 2], [(1, 1), (1, 1)]),
+            (2, 80, 80, 5, 6, 6, [3, 3], [1, 1], [(1, 1), (1, 1)]),
+            (2, 16, 16, 16, 9, 7, [3, 3], [1, 1], [(1, 1), (1, 1)]),
+            (2, 8, 24, 8, 10, 10, [5, 5], [2, 2], [(2, 2), (2, 2)]),
+            (3, 12, 6, 3, 5, 5, [1, 1], [1, 1], [(0, 0), (0, 0)]),
+            (1, 6, 9, 3, 8, 7, [3, 2], [1, 2], [(0, 2), (1, 0)]),
+            (4, 64, 64, 4, 24, 24, [3, 3], [1, 1], [(1, 1), (1, 1)]),
+        ];
+        crate::testing::on_every_path(|| {
+            for (batch, ci, co, groups, h, w, kernel, stride, padding) in cases {
+                let g = ConvGeometry {
+                    batch,
+                    channels_in: ci,
+                    channels_out: co,
+                    input: [h, w],
+                    kernel,
+                    stride,
+                    padding,
+                    groups,
+                };
+                let [ho, wo] = g.output();
+                let x = pattern(batch * ci * h * w, 1);
+                let weight = pattern(co * g.group().patch_rows(), 2);
+                let dy = pattern(batch * co * ho * wo, 3);
+                let residual = pattern(batch * co * ho * wo, 4);
+                let (scale, shift) = (pattern(co, 5), pattern(co, 6));
+                let epilogue = Epilogue {
+                    scale: Some(&scale),
+                    shift: Some(&shift),
+                    residual: Some(&residual),
+                    activation: Activation::Relu,
+                };
+
+                // The definition, in f64, with the sums of magnitudes that bound rounding.
+                let mut sums = vec![(0.0f64, 0.0f64); batch * co * ho * wo];
+                let mut dx = vec![(0.0f64, 0.0f64); x.len()];
+                let mut dw = vec![(0.0f64, 0.0f64); weight.len()];
+                conv_terms(&g, |xi, wi, yi| {
+                    let p = x[xi] as f64 * weight[wi] as f64;
+                    sums[yi] = (sums[yi].0 + p, sums[yi].1 + p.abs());
+                    let q = weight[wi] as f64 * dy[yi] as f64;
+                    dx[xi] = (dx[xi].0 + q, dx[xi].1 + q.abs());
+                    let r = x[xi] as f64 * dy[yi] as f64;
+                    dw[wi] = (dw[wi].0 + r, dw[wi].1 + r.abs());
+                });
+                let pixels = ho * wo;
+                let finished: Vec<f32> = sums
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (s, _))| {
+                        let o = i / pixels % co;
+                        let v = s * scale[o] as f64 + shift[o] as f64 + residual[i] as f64;
+                        v.max(0.0) as f32
+                    })
+                    .collect();
+                let magnitude: Vec<f32> = sums.iter().map(|(_, m)| *m as f32 * 2.0).collect();
+                let split = |v: &[(f64, f64)]| -> (Vec<f32>, Vec<f32>) {
+                    v.iter().map(|(s, m)| (*s as f32, *m as f32)).unzip()
+                };
+                let case = format!("{g:?}");
+                for (pass, ours) in [
+                    ("forward", super::super::forward(&g, &x, &weight, epilogue)),
+                    ("inference", forward_inference(&g, &x, &weight, epilogue)),
+                ] {
+                    let what = format!("{pass} {case}");
+                    assert_within(&what, &ours, &finished, &magnitude, 1e-5);
+                }
+                let (dx_want, dx_mag) = split(&dx);
+                let dx_ours = super::super::input_grad(&g, &weight, &dy);
+                assert_within(
+                    &format!("input grad {case}"),
+                    &dx_ours,
+                    &dx_want,
+                    &dx_mag,
+                    1e-5,
+                );
+                let (dw_want, dw_mag) = split(&dw);
+                let dw_ours = super::super::weight_grad(&g, &x, &dy);
+                assert_within(
+                    &format!("weight grad {case}"),
+                    &dw_ours,
+                    &dw_want,
+                    &dw_mag,
+                    1e-5,
+                );
+                let (db, db_mag): (Vec<f32>, Vec<f32>) = (0..co)
+                    .map(|o| {
+                        let row = (0..batch)
+                            .flat_map(|n| &dy[(n * co + o) * pixels..(n * co + o + 1) * pixels]);
+                        let (s, m) = row.fold((0.0f64, 0.0f64), |(s, m), v| {
+                            (s + *v as f64, m + v.abs() as f64)
+                        });
+                        (s as f32, m as f32)
+                    })
+                    .unzip();
+                let db_ours = bias_grad(&g, &dy);
+                assert_within(&format!("bias grad {case}"), &db_ours, &db, &db_mag, 1e-5);
+            }
+        });
+    }
+
+    #[test]
+    fn gather_and_scatter_are_inverse() {
+        // 2 samples of 3 channels of 2 pixels; channels 1..3.
+        let x: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let part = gather(&x, 3, 2, 1, 2);
+        assert_eq!(part, [2.0, 3.0, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0]);
+        let mut out = vec![0.0; 12];
+        scatter(&part, &mut out, 3, 2, 1);
+        assert_eq!(out, [0., 0., 2., 3., 4., 5., 0., 0., 8., 9., 10., 11.]);
+    }
+}
