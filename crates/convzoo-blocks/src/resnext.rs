@@ -97,7 +97,7 @@ impl ResNeXtBlockConfig {
             Some(format!(
                 "group width {width} must be between 1 and the bottleneck width {bot}"
             ))
-        } else if bot % (bot / width) != 0 {
+        } else if !bot.is_multiple_of(bot / width) {
             Some(format!(
                 "{} groups (bottleneck {bot} / group width {width}) do not divide the \
                  bottleneck's {bot} channels",

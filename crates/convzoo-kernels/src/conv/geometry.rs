@@ -38,7 +38,9 @@ impl ConvGeometry {
     pub fn group(&self) -> ConvGeometry {
         let groups = self.groups;
         assert!(
-            groups > 0 && self.channels_in % groups == 0 && self.channels_out % groups == 0,
+            groups > 0
+                && self.channels_in.is_multiple_of(groups)
+                && self.channels_out.is_multiple_of(groups),
             "{groups} groups do not divide {} input and {} output channels",
             self.channels_in,
             self.channels_out

@@ -163,7 +163,7 @@ pub fn conv2d(
     let groups = options.groups;
     let shapes_fit = groups > 0
         && c_in == w_c_in * groups
-        && c_out % groups == 0
+        && c_out.is_multiple_of(groups)
         && h + top + bottom >= kh
         && w + left + right >= kw
         && bias.as_ref().is_none_or(|b| b.dims() == [c_out]);

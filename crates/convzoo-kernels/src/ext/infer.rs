@@ -160,7 +160,7 @@ pub fn conv2d_fused(
         && options.groups > 0
         && options.dilation == [1, 1]
         && x_c == c_in * options.groups
-        && c_out % options.groups == 0
+        && c_out.is_multiple_of(options.groups)
         && h + top + bottom >= kh
         && w + left + right >= kw
         && scale.dims() == [c_out]
