@@ -8,10 +8,11 @@ use super::{ConvGeometry, Epilogue};
 
 /// Channels `start..start + len` of every sample of `x` (`[N, C, P]`), as `[N, len, P]`.
 fn gather(x: &[f32], channels: usize, pixels: usize, start: usize, len: usize) -> Vec<f32> {
-    x.chunks_exact(channels * pixels)
-        .flat_map(|sample| &sample[start * pixels..(start + len) * pixels])
-        .copied()
-        .collect()
+    let mut out = Vec::with_capacity(x.len() / channels * len);
+    for sample in x.chunks_exact(channels * pixels) {
+        out.extend_from_slice(&sample[start * pixels..(start + len) * pixels]);
+    }
+    out
 }
 
 /// Writes `part` (`[N, len, P]`) into channels `start..start + len` of `out` (`[N, C, P]`).

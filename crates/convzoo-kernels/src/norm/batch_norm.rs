@@ -2,7 +2,7 @@
 //!
 //! Burn 0.22's default `batch_norm_train` (which flex does not override) is a dozen element-wise
 //! operations and two transposing copies, each a single-threaded pass over the activation; here
-//! the forward pass is one statistics pass (per channel, in parallel) and one normalising pass
+//! the forward pass is one statistics pass (over the samples in memory order, in parallel) and one normalising pass
 //! (per sample, in parallel), and the backward pass likewise (`batch_norm_backward.rs`).
 
 use rayon::prelude::*;
@@ -28,14 +28,37 @@ impl BnShape {
         (self.batch * self.pixels) as f64
     }
 
-    /// The values of channel `c`, one slice per sample.
-    pub(crate) fn channel<'a>(
+    /// Row `c` of sample `n` of `v` (`[N, C, pixels]`).
+    #[inline(always)]
+    pub(crate) fn row<'a>(&self, v: &'a [f32], n: usize, c: usize) -> &'a [f32] {
+        &v[(n * self.channels + c) * self.pixels..][..self.pixels]
+    }
+
+    /// Per-channel pairs of sums over the whole batch: `work(start, end, acc)` adds those of
+    /// samples `start..end` into `acc` (`[C]`), which reads them sample after sample (the order
+    /// they lie in memory); the batch is split in tasks of consecutive samples, in parallel.
+    pub(crate) fn channel_sums(
         &self,
-        v: &'a [f32],
-        c: usize,
-    ) -> impl Iterator<Item = &'a [f32]> + 'a {
-        let (stride, pixels) = (self.channels * self.pixels, self.pixels);
-        (0..self.batch).map(move |n| &v[n * stride + c * pixels..][..pixels])
+        work: impl Fn(usize, usize, &mut [[f64; 2]]) + Sync + Send,
+    ) -> Vec<[f64; 2]> {
+        let task = crate::runtime::tasks::per_task(self.batch);
+        let partials: Vec<Vec<[f64; 2]>> = (0..self.batch)
+            .into_par_iter()
+            .step_by(task)
+            .map(|start| {
+                let mut acc = vec![[0.0f64; 2]; self.channels];
+                work(start, (start + task).min(self.batch), &mut acc);
+                acc
+            })
+            .collect();
+        let mut total = vec![[0.0f64; 2]; self.channels];
+        for p in partials {
+            for (t, v) in total.iter_mut().zip(p) {
+                t[0] += v[0];
+                t[1] += v[1];
+            }
+        }
+        total
     }
 }
 
@@ -92,14 +115,7 @@ pub fn forward(
     let count = s.count();
     // Shifted by the channel's first value so that E[x^2] - E[x]^2 does not cancel.
     let first: Vec<f32> = (0..s.channels).map(|c| x[c * s.pixels]).collect();
-    let sums = (0..s.channels)
-        .into_par_iter()
-        .map(|c| {
-            let mut acc = [0.0f64; 2];
-            shifted_sums_isa(s, x, c, first[c], &mut acc);
-            acc
-        })
-        .collect::<Vec<_>>();
+    let sums = s.channel_sums(|start, end, acc| shifted_sums_isa(s, x, start, end, &first, acc));
     let mut mean = Vec::with_capacity(s.channels);
     let mut variance = Vec::with_capacity(s.channels);
     let mut scale = Vec::with_capacity(s.channels);
@@ -122,36 +138,52 @@ pub fn forward(
 /// accumulator would be a serial chain of dependent additions).
 pub(crate) const LANES: usize = 16;
 
-/// `acc += [sum(x - k), sum((x - k)^2)]` over channel `c` of every sample, each sample's sums
-/// in `f32` lanes, added up in `f64`.
+/// `acc[c] += [sum(x - k[c]), sum((x - k[c])^2)]` over channel `c` of samples `start..end`,
+/// each row's sums in `f32` lanes, added up in `f64`.
 #[inline(always)]
-fn shifted_sums(s: &BnShape, x: &[f32], c: usize, k: f32, acc: &mut [f64; 2]) {
-    for row in s.channel(x, c) {
-        let (mut sum, mut sq) = ([0.0f32; LANES], [0.0f32; LANES]);
-        let chunks = row.chunks_exact(LANES);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            for l in 0..LANES {
-                let d = chunk[l] - k;
-                sum[l] += d;
-                sq[l] += d * d;
+fn shifted_sums(s: &BnShape, x: &[f32], start: usize, end: usize, k: &[f32], acc: &mut [[f64; 2]]) {
+    for n in start..end {
+        for (c, acc) in acc.iter_mut().enumerate() {
+            let k = k[c];
+            let row = s.row(x, n, c);
+            // One accumulator array a loop: with two, the compiler pairs them lane by lane
+            // into two-wide vectors instead of filling each vector with lanes of one.
+            let (mut sum, mut sq) = ([0.0f32; LANES], [0.0f32; LANES]);
+            let chunks = row.chunks_exact(LANES);
+            let rest = chunks.remainder();
+            for chunk in chunks.clone() {
+                for l in 0..LANES {
+                    sum[l] += chunk[l] - k;
+                }
             }
+            for chunk in chunks {
+                for l in 0..LANES {
+                    let d = chunk[l] - k;
+                    sq[l] += d * d;
+                }
+            }
+            let (mut a, mut b) = (sum.iter().sum::<f32>(), sq.iter().sum::<f32>());
+            for &v in rest {
+                let d = v - k;
+                a += d;
+                b += d * d;
+            }
+            acc[0] += a as f64;
+            acc[1] += b as f64;
         }
-        let (mut a, mut b) = (sum.iter().sum::<f32>(), sq.iter().sum::<f32>());
-        for &v in rest {
-            let d = v - k;
-            a += d;
-            b += d * d;
-        }
-        acc[0] += a as f64;
-        acc[1] += b as f64;
     }
 }
 
 crate::multiversion! {
     /// [`shifted_sums`] for the CPU's path.
-    fn shifted_sums_isa(s: &BnShape, x: &[f32], c: usize, k: f32, acc: &mut [f64; 2])
-        = shifted_sums;
+    fn shifted_sums_isa(
+        s: &BnShape,
+        x: &[f32],
+        start: usize,
+        end: usize,
+        k: &[f32],
+        acc: &mut [[f64; 2]],
+    ) = shifted_sums;
 }
 
 /// One sample of [`affine`]: `ys[c, :] = xs[c, :] * scale[c] + shift[c]`.

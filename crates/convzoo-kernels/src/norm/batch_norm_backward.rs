@@ -67,14 +67,9 @@ pub fn backward(
         .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
         .collect();
     // Per channel: sum(dy) and sum(dy * (x - mean)).
-    let sums = (0..s.channels)
-        .into_par_iter()
-        .map(|c| {
-            let mut acc = [0.0f64; 2];
-            gradient_sums_isa(s, [x, dy, y], activation, c, mean[c], &mut acc);
-            acc
-        })
-        .collect::<Vec<_>>();
+    let sums = s.channel_sums(|start, end, acc| {
+        gradient_sums_isa(s, [x, dy, y], activation, start, end, mean, acc)
+    });
     let beta_grad: Vec<f32> = sums.iter().map(|s| s[0] as f32).collect();
     let gamma_grad: Vec<f32> = (0..s.channels)
         .map(|c| (sums[c][1] * inv_std[c]) as f32)
@@ -154,52 +149,64 @@ macro_rules! by_activation {
     };
 }
 
-/// `acc += [sum(d), sum(d (x - m))]` over channel `c` of every sample, `d` being `dy` taken back
-/// through the activation (as `shifted_sums`); `[x, dy, y]`.
+/// `acc[c] += [sum(d), sum(d (x - mean[c]))]` over channel `c` of samples `start..end`, `d`
+/// being `dy` taken back through the activation (as `shifted_sums`); `[x, dy, y]`.
 #[inline(always)]
 fn gradient_sums(
     s: &BnShape,
     xdy: [&[f32]; 3],
     activation: Activation,
-    c: usize,
-    m: f32,
-    acc: &mut [f64; 2],
+    start: usize,
+    end: usize,
+    mean: &[f32],
+    acc: &mut [[f64; 2]],
 ) {
-    by_activation!(activation, gradient_sums_with(s, xdy, c, m, acc))
+    by_activation!(
+        activation,
+        gradient_sums_with(s, xdy, start, end, mean, acc)
+    )
 }
 
 #[inline(always)]
 fn gradient_sums_with<const A: u8>(
     s: &BnShape,
     [x, dy, y]: [&[f32]; 3],
-    c: usize,
-    m: f32,
-    acc: &mut [f64; 2],
+    start: usize,
+    end: usize,
+    mean: &[f32],
+    acc: &mut [[f64; 2]],
 ) {
-    let rows = s.channel(x, c).zip(s.channel(dy, c)).zip(s.channel(y, c));
-    for ((rx, rd), ry) in rows {
-        let (mut sum, mut dot) = ([0.0f32; LANES], [0.0f32; LANES]);
-        let (cx, cd, cy) = (
-            rx.chunks_exact(LANES),
-            rd.chunks_exact(LANES),
-            ry.chunks_exact(LANES),
-        );
-        let rest = (cx.remainder(), cd.remainder(), cy.remainder());
-        for ((vx, vd), vy) in cx.zip(cd).zip(cy) {
-            for l in 0..LANES {
-                let d = through::<A>(vd[l], vy[l]);
-                sum[l] += d;
-                dot[l] += d * (vx[l] - m);
+    for n in start..end {
+        for (c, acc) in acc.iter_mut().enumerate() {
+            let m = mean[c];
+            let (rx, rd, ry) = (s.row(x, n, c), s.row(dy, n, c), s.row(y, n, c));
+            let (mut sum, mut dot) = ([0.0f32; LANES], [0.0f32; LANES]);
+            let (cx, cd, cy) = (
+                rx.chunks_exact(LANES),
+                rd.chunks_exact(LANES),
+                ry.chunks_exact(LANES),
+            );
+            let rest = (cx.remainder(), cd.remainder(), cy.remainder());
+            // One accumulator array a loop (as `shifted_sums`), so that each vectorises.
+            for (vd, vy) in cd.clone().zip(cy.clone()) {
+                for l in 0..LANES {
+                    sum[l] += through::<A>(vd[l], vy[l]);
+                }
             }
+            for ((vx, vd), vy) in cx.zip(cd).zip(cy) {
+                for l in 0..LANES {
+                    dot[l] += through::<A>(vd[l], vy[l]) * (vx[l] - m);
+                }
+            }
+            let (mut a, mut b) = (sum.iter().sum::<f32>(), dot.iter().sum::<f32>());
+            for ((&v, &d), &o) in rest.0.iter().zip(rest.1).zip(rest.2) {
+                let d = through::<A>(d, o);
+                a += d;
+                b += d * (v - m);
+            }
+            acc[0] += a as f64;
+            acc[1] += b as f64;
         }
-        let (mut a, mut b) = (sum.iter().sum::<f32>(), dot.iter().sum::<f32>());
-        for ((&v, &d), &o) in rest.0.iter().zip(rest.1).zip(rest.2) {
-            let d = through::<A>(d, o);
-            a += d;
-            b += d * (v - m);
-        }
-        acc[0] += a as f64;
-        acc[1] += b as f64;
     }
 }
 
@@ -209,9 +216,10 @@ crate::multiversion! {
         s: &BnShape,
         xdy: [&[f32]; 3],
         activation: Activation,
-        c: usize,
-        m: f32,
-        acc: &mut [f64; 2],
+        start: usize,
+        end: usize,
+        mean: &[f32],
+        acc: &mut [[f64; 2]],
     ) = gradient_sums;
 }
 
