@@ -42,6 +42,14 @@ fn nan_max(a: f32, b: f32) -> f32 {
     if a > b || a.is_nan() { a } else { b }
 }
 
+/// [`nan_max`] of a new value `v` and the running maximum `d` in memory, to be stored over `d`:
+/// plus 0 (which changes only -0 to +0), else the compiler stores just the lanes where `v`
+/// wins, with masked stores (`vmaskmovps`), which are slow on AMD's cores.
+#[inline(always)]
+fn running_max(v: f32, d: f32) -> f32 {
+    nan_max(v, d) + 0.0
+}
+
 /// One plane's window maxima, separably: each input row's maxima over the window's columns
 /// into `rows` (`[H, W_out]`), then the maxima of those over the window's rows.
 #[inline(always)]
@@ -61,11 +69,11 @@ fn pool_plane(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f
             let first = lo * sw + j - pw;
             if sw == 1 {
                 for (d, &v) in dst[lo..hi].iter_mut().zip(&src[first..]) {
-                    *d = nan_max(v, *d);
+                    *d = running_max(v, *d);
                 }
             } else {
                 for (d, &v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(sw)) {
-                    *d = nan_max(v, *d);
+                    *d = running_max(v, *d);
                 }
             }
         }
@@ -76,7 +84,7 @@ fn pool_plane(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f
         let (lo, hi) = g.window(0, oh);
         for ih in lo..hi {
             for (d, &v) in dst.iter_mut().zip(&rows[ih * wo..(ih + 1) * wo]) {
-                *d = nan_max(v, *d);
+                *d = running_max(v, *d);
             }
         }
     }
