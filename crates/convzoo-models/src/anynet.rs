@@ -1,7 +1,7 @@
 //! AnyNet (Radosavovic et al., 2020, "Designing network design spaces"), d2l section 8.8: a
 //! stem, stages of ResNeXt blocks, a head. The stages are data ([`AnyNetStage`]: depth, width,
-//! group width, bottleneck ratio), so any AnyNet trains from a configuration file;
-//! [`REGNETX32`] is d2l's RegNetX-32.
+//! group width, bottleneck ratio), so any AnyNet trains from a configuration file
+//! ([`AnyNetStages`], registry model `anynet`); `regnetx32` is d2l's RegNetX-32.
 
 use burn::config::Config;
 use burn::tensor::Device;
@@ -80,27 +80,58 @@ pub struct AnyNetConfig {
     pub batch_norm: BatchNormKind,
 }
 
-/// The part of an AnyNet a user writes in a file: `{"stem_channels": 32, "stages": [{"depth":
-/// 4, "width": 32, "group_width": 16, "bot_mul": 1.0}, ...]}`.
-#[derive(Deserialize)]
+/// `anynet`: an AnyNet whose stem width and stages a user gives (`convzoo train --anynet
+/// FILE`); without them, RegNetX-32's.
+pub const ANYNET: ModelInfo = ModelInfo {
+    name: "anynet",
+    title: "AnyNet",
+    d2l_section: "8.8",
+    input: [1, 96, 96],
+    recipe: Recipe::d2l(0.05, 128, 96),
+    bench_batch: 64,
+    pytorch: None,
+    config: || Arch::AnyNet(AnyNetConfig::new(32, REGNETX32_STAGES.to_vec())),
+};
+
+/// The part of an AnyNet a user writes in a file (JSON): `{"stem_channels": 32, "stages":
+/// [{"depth": 4, "width": 32, "group_width": 16, "bot_mul": 1.0}, ...]}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AnyNetFile {
-    stem_channels: usize,
-    stages: Vec<AnyNetStage>,
+pub struct AnyNetStages {
+    /// Output channels of the stem.
+    pub stem_channels: usize,
+    /// The stages, in order.
+    pub stages: Vec<AnyNetStage>,
 }
 
-impl AnyNetConfig {
-    /// Reads the stem width and stages from JSON (the other fields keep their defaults) and
-    /// checks them ([`check`](Self::check)): an unknown key, a missing one or a bad value is an
-    /// error.
+impl AnyNetStages {
+    /// Reads them from JSON and checks them ([`AnyNetConfig::check`]): an unknown key, a
+    /// missing one or a bad value is an error naming it.
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        let file: AnyNetFile = serde_json::from_str(text).map_err(|e| Error::Architecture {
+        let stages: Self = serde_json::from_str(text).map_err(|e| Error::Architecture {
             model: "anynet".into(),
             reason: e.to_string(),
         })?;
-        let config = Self::new(file.stem_channels, file.stages);
-        config.check()?;
-        Ok(config)
+        AnyNetConfig::new(stages.stem_channels, stages.stages.clone()).check()?;
+        Ok(stages)
+    }
+}
+
+impl AnyNetConfig {
+    /// Reads the stem width and stages from JSON ([`AnyNetStages::from_json`]); the other
+    /// fields keep their defaults.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let s = AnyNetStages::from_json(text)?;
+        Ok(Self::new(s.stem_channels, s.stages))
+    }
+
+    /// This configuration with the stem width and stages of `s`.
+    pub fn with_stages_of(self, s: &AnyNetStages) -> Self {
+        Self {
+            stem_channels: s.stem_channels,
+            stages: s.stages.clone(),
+            ..self
+        }
     }
 
     /// The blocks of stage `index` (from 0), in order.

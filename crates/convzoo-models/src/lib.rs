@@ -43,7 +43,7 @@ pub mod torch;
 mod vgg;
 
 pub use alexnet::AlexNetConfig;
-pub use anynet::{AnyNetConfig, AnyNetStage, REGNETX32_STAGES};
+pub use anynet::{AnyNetConfig, AnyNetStage, AnyNetStages, REGNETX32_STAGES};
 pub use densenet::{DENSENET_BLOCKS, DenseNetConfig};
 pub use error::Error;
 pub use googlenet::{GOOGLENET_STAGES, GoogLeNetConfig, InceptionWidths};

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::input::{InputSpec, SizeRule};
 use crate::model::Model;
 use crate::{
-    AlexNetConfig, AnyNetConfig, DenseNetConfig, Error, GoogLeNetConfig, LeNetBnConfig,
-    LeNetConfig, NiNConfig, ResNetConfig, VggConfig,
+    AlexNetConfig, AnyNetConfig, AnyNetStages, DenseNetConfig, Error, GoogLeNetConfig,
+    LeNetBnConfig, LeNetConfig, NiNConfig, ResNetConfig, VggConfig,
 };
 use crate::{alexnet, anynet, densenet, googlenet, lenet, nin, resnet, vgg};
 
@@ -31,6 +31,7 @@ pub const REGISTRY: &[ModelInfo] = &[
     resnet::RESNET34,
     densenet::DENSENET,
     anynet::REGNETX32,
+    anynet::ANYNET,
 ];
 
 // Every entry's input is one Fashion-MNIST channel at its recipe's size (a compile-time check).
@@ -266,6 +267,20 @@ impl ModelConfig {
     /// The architecture's configuration.
     pub fn arch(&self) -> &Arch {
         &self.config
+    }
+
+    /// Sets the stem width and stages of an AnyNet (`anynet`, `regnetx32`), checked first.
+    pub fn with_anynet(mut self, stages: &AnyNetStages) -> Result<Self, Error> {
+        let Arch::AnyNet(config) = &self.config else {
+            return Err(Error::Architecture {
+                model: self.model.clone(),
+                reason: "only an AnyNet (anynet, regnetx32) takes stages".into(),
+            });
+        };
+        let config = config.clone().with_stages_of(stages);
+        config.check()?;
+        self.config = Arch::AnyNet(config);
+        Ok(self)
     }
 
     /// Sets the number of input channels (1 for Fashion-MNIST, 3 for RGB).

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use convzoo_blocks::BatchNormKind;
 use convzoo_datasets::{DataSpec, FASHION_MNIST, ImageBatcher, Normalize};
-use convzoo_models::ModelConfig;
+use convzoo_models::{AnyNetStages, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -47,6 +47,9 @@ impl DatasetInfo {
 pub struct RunSpec {
     /// Registry model name.
     pub model: String,
+    /// An AnyNet's stem width and stages, replacing the model's own (`None`: the model's).
+    #[serde(default)]
+    pub anynet: Option<AnyNetStages>,
     /// Batch-norm implementation (`None`: the model's own).
     #[serde(default)]
     pub batch_norm: Option<BatchNormKind>,
@@ -83,10 +86,13 @@ impl RunSpec {
             .unwrap_or_else(DatasetInfo::fashion_mnist)
     }
 
-    /// The model's configuration: the registry's, with the run's batch norm, and its data's
-    /// channels and classes.
+    /// The model's configuration: the registry's, with the run's AnyNet stages and batch norm,
+    /// and its data's channels and classes.
     pub fn model_config(&self) -> Result<ModelConfig> {
         let mut config = ModelConfig::from_name(&self.model)?;
+        if let Some(stages) = &self.anynet {
+            config = config.with_anynet(stages)?;
+        }
         if let Some(kind) = self.batch_norm {
             config = config.with_batch_norm(kind);
         }

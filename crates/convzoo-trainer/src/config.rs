@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use convzoo_blocks::BatchNormKind;
 use convzoo_datasets::{Augment, DataSpec, NormalizeSpec};
-use convzoo_models::ModelConfig;
+use convzoo_models::{AnyNetStages, ModelConfig};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,9 @@ pub enum LrSchedule {
 pub struct TrainConfig {
     /// Registry model name.
     pub model: String,
+    /// An AnyNet's stem width and stages (`--anynet`), replacing the model's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anynet: Option<AnyNetStages>,
     /// Number of epochs.
     pub epochs: usize,
     /// Minibatch size.
@@ -132,6 +135,7 @@ impl TrainConfig {
     pub fn spec(&self) -> RunSpec {
         RunSpec {
             model: self.model.clone(),
+            anynet: self.anynet.clone(),
             batch_norm: self.batch_norm,
             resize: self.resize,
             batch_size: self.batch_size,

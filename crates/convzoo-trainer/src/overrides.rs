@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use convzoo_blocks::BatchNormKind;
 use convzoo_datasets::{Augment, DataSpec, NormalizeSpec};
-use convzoo_models::find;
+use convzoo_models::{AnyNetStages, ModelConfig, find};
 use serde::Deserialize;
 
 use crate::config::{DEFAULT_LOG_EVERY, LrSchedule, OptimizerKind, TrainConfig};
@@ -19,6 +19,11 @@ pub struct Overrides {
     /// Model to train (see `convzoo summary --model all`) [default: lenet]
     #[arg(long)]
     pub model: Option<String>,
+    /// An AnyNet's stem width and stages, from a JSON file: {"stem_channels": 32, "stages":
+    /// [{"depth": 4, "width": 32, "group_width": 16, "bot_mul": 1.0}, ...]} (d2l section 8.8);
+    /// the model is then `anynet` unless --model names another AnyNet
+    #[arg(long, value_name = "FILE")]
+    pub anynet: Option<PathBuf>,
     /// Number of epochs [default: the model's d2l recipe, 10]
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -113,6 +118,7 @@ impl Overrides {
     pub fn given(&self) -> Vec<&'static str> {
         let Overrides {
             model,
+            anynet,
             epochs,
             batch_size,
             lr,
@@ -137,6 +143,7 @@ impl Overrides {
         } = self;
         [
             ("--model", model.is_some()),
+            ("--anynet", anynet.is_some()),
             ("--epochs", epochs.is_some()),
             ("--batch-size", batch_size.is_some()),
             ("--lr", lr.is_some()),
@@ -168,6 +175,7 @@ impl Overrides {
     pub fn then(self, other: Overrides) -> Overrides {
         Overrides {
             model: other.model.or(self.model),
+            anynet: other.anynet.or(self.anynet),
             epochs: other.epochs.or(self.epochs),
             batch_size: other.batch_size.or(self.batch_size),
             lr: other.lr.or(self.lr),
@@ -194,11 +202,21 @@ impl Overrides {
 
     /// The configuration: the model's d2l recipe with these overrides applied, checked.
     pub fn resolve(self, default_backend: &str) -> Result<TrainConfig> {
-        let model = self.model.unwrap_or_else(|| "lenet".into());
+        let anynet = match &self.anynet {
+            Some(path) => Some(read_anynet(path)?),
+            None => None,
+        };
+        let default_model = if anynet.is_some() { "anynet" } else { "lenet" };
+        let model = self.model.unwrap_or_else(|| default_model.into());
         let info = find(&model)?;
+        if let Some(stages) = &anynet {
+            // A model that is not an AnyNet cannot take stages.
+            ModelConfig::from_name(&model)?.with_anynet(stages)?;
+        }
         let r = info.recipe;
         let config = TrainConfig {
             model,
+            anynet,
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
             lr: self.lr.unwrap_or(r.lr),
@@ -225,6 +243,18 @@ impl Overrides {
         config.check()?;
         Ok(config)
     }
+}
+
+/// The AnyNet stages in the file `path`, checked.
+fn read_anynet(path: &Path) -> Result<AnyNetStages> {
+    let bad = |reason: String| {
+        Error::Usage(UsageError::AnyNetFile {
+            path: path.into(),
+            reason,
+        })
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    AnyNetStages::from_json(&text).map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]

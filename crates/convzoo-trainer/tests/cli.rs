@@ -348,3 +348,101 @@ fn bench_json_has_the_issue_schema() {
         assert!(r[key].as_f64().unwrap() > 0.0, "{key}: {r}");
     }
 }
+
+#[test]
+fn an_anynet_from_a_file_trains_and_bad_files_are_one_line_errors() {
+    let dir = scratch("anynet");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let stage = |depth, width, group_width, bot_mul: f64| {
+        format!(
+            r#"{{"depth": {depth}, "width": {width}, "group_width": {group_width}, "bot_mul": {bot_mul}}}"#
+        )
+    };
+    let file = |stages: &[String]| {
+        format!(
+            r#"{{"stem_channels": 8, "stages": [{}]}}"#,
+            stages.join(", ")
+        )
+    };
+    let good = write(
+        "good.json",
+        &file(&[stage(1, 16, 8, 1.0), stage(2, 24, 8, 0.5)]),
+    );
+    // (file, the error's words): depth 0, a bottleneck that rounds to 0, a group wider than
+    // its bottleneck, groups that do not divide it, an unknown key.
+    let bad = [
+        (
+            file(&[stage(1, 16, 8, 1.0), stage(0, 24, 8, 1.0)]),
+            "stage2: depth 0",
+        ),
+        (
+            file(&[stage(1, 16, 8, 0.01)]),
+            "stage1: the bottleneck round(16 * 0.01) has 0 channels",
+        ),
+        (
+            file(&[stage(1, 16, 32, 1.0)]),
+            "stage1: group width 32 must be between 1 and the bottleneck width 16",
+        ),
+        (file(&[stage(1, 50, 16, 1.0)]), "stage1: 3 groups"),
+        (
+            good_with_typo(&file(&[stage(1, 16, 8, 1.0)])),
+            "unknown field `groups`",
+        ),
+    ];
+    for (i, (text, needle)) in bad.iter().enumerate() {
+        let path = write(&format!("bad{i}.json"), text);
+        let out = dir.join(format!("r{i}"));
+        let o = run(&["train", "--anynet", &path, "--out", out.to_str().unwrap()]);
+        assert_one_line_error(&o, 2, needle);
+        assert!(!out.exists(), "a refused run left {}", out.display());
+    }
+    assert_one_line_error(
+        &run(&["train", "--anynet", &good, "--model", "resnet18"]),
+        2,
+        "only an AnyNet (anynet, regnetx32) takes stages",
+    );
+    let missing = dir.join("missing.json");
+    assert_one_line_error(
+        &run(&["train", "--anynet", missing.to_str().unwrap()]),
+        2,
+        "missing.json",
+    );
+
+    let out = dir.join("run");
+    let o = run(&[
+        "train",
+        "--anynet",
+        &good,
+        "--epochs",
+        "1",
+        "--limit-train",
+        "256",
+        "--limit-test",
+        "128",
+        "--resize",
+        "32",
+        "--batch-size",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"], "anynet");
+    assert_eq!(config["anynet"]["stages"][1]["bot_mul"], 0.5);
+    // Evaluation rebuilds the same network from the run's record (the weights would not load
+    // into another).
+    let o = run(&["eval", "--run", out.to_str().unwrap(), "--limit-test", "64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `text` with its first `group_width` key misspelt as `groups` (d2l's name for it).
+fn good_with_typo(text: &str) -> String {
+    text.replacen("group_width", "groups", 1)
+}

@@ -97,6 +97,14 @@ pub enum UsageError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// An `--anynet` file that cannot be read or is not a valid AnyNet.
+    #[error("{}: {reason}", path.display())]
+    AnyNetFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (the OS error, or the stage and value).
+        reason: String,
+    },
     /// A `--config` file that is not valid settings.
     #[error("{}: invalid config: {source}", path.display())]
     ConfigParse {
