@@ -38,6 +38,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod confusion;
 pub mod data;
+pub mod design_space;
 pub mod error;
 pub mod files;
 pub mod infer;

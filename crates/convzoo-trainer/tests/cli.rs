@@ -446,3 +446,110 @@ fn an_anynet_from_a_file_trains_and_bad_files_are_one_line_errors() {
 fn good_with_typo(text: &str) -> String {
     text.replacen("group_width", "groups", 1)
 }
+
+#[test]
+fn a_design_space_search_continues_where_it_stopped() {
+    let dir = scratch("design");
+    let out = dir.join("search");
+    let search = |extra: &[&str]| {
+        let mut args = vec![
+            "design-space",
+            "--spaces",
+            "A,C",
+            "--samples",
+            "2",
+            "--limit-train",
+            "256",
+            "--limit-test",
+            "128",
+            "--epochs",
+            "1",
+            "--resize",
+            "16",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let o = search(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in [
+        "design.json",
+        "samples.csv",
+        "edf.csv",
+        "edf.png",
+        "edf.svg",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    // The rows without their timings (a network trained again takes other seconds).
+    let rows = || -> Vec<String> {
+        let text = std::fs::read_to_string(out.join("samples.csv")).unwrap();
+        let mut rows: Vec<String> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                [&f[..5], &f[6..]].concat().join(",")
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let first = rows();
+    assert_eq!(first.len(), 4);
+    let edf = std::fs::read_to_string(out.join("edf.csv")).unwrap();
+    assert_eq!(edf.lines().count(), 1 + 4);
+
+    // Run again: nothing left to train.
+    let o = search(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("4 of 4 networks done"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("  test error"), "{}", stdout(&o));
+
+    // A search stopped after its second network (the last two rows and runs gone but the
+    // third network's config.json: stopped before its first checkpoint) trains only those two again, to the same results.
+    let csv = std::fs::read_to_string(out.join("samples.csv")).unwrap();
+    let kept: Vec<&str> = csv.lines().take(3).collect();
+    std::fs::write(out.join("samples.csv"), kept.join("\n") + "\n").unwrap();
+    std::fs::remove_dir_all(out.join("runs/C-001")).unwrap();
+    for entry in std::fs::read_dir(out.join("runs/C-000")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() != "config.json" {
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+    let o = search(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2 of 4 networks done"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        stdout(&o).matches("  test error").count(),
+        2,
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(rows(), first);
+
+    // Other settings in the same directory: refused, the search untouched.
+    assert_one_line_error(
+        &search(&["--seed", "1"]),
+        2,
+        "holds a search with other settings (seed: 0 -> 1)",
+    );
+    assert_eq!(rows(), first);
+    assert_one_line_error(&search(&["--spaces", "F"]), 2, "unknown design space 'F'");
+    std::fs::remove_dir_all(dir).unwrap();
+}

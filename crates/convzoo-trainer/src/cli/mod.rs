@@ -3,6 +3,7 @@
 
 mod bench;
 mod console;
+mod design_space;
 mod eval;
 mod export;
 mod import;
@@ -45,6 +46,9 @@ pub enum Command {
     Infer(infer::InferArgs),
     /// List the models with their inputs and d2l recipes
     Models,
+    /// Compare AnyNet design spaces (d2l 8.8): train networks drawn from each briefly, write
+    /// the error EDF of each space as a CSV and a plot; rerun to continue a stopped search
+    DesignSpace(design_space::DesignSpaceArgs),
     /// Throughput per model; subcommands: compare (beside PyTorch and ONNX Runtime), profile,
     /// breakdown, peak, layers
     Bench(bench::BenchArgs),
@@ -62,6 +66,7 @@ impl Command {
             Command::Export(args) => export::run(args),
             Command::Infer(args) => infer::run(args),
             Command::Models => models::run(),
+            Command::DesignSpace(args) => design_space::run(args),
             Command::Bench(args) => bench::run(args),
         }
     }

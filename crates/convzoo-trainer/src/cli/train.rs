@@ -56,7 +56,7 @@ fn train(args: TrainArgs, console: &mut Console) -> Result<()> {
 /// A flag that the first SIGINT or SIGTERM sets (the run then stops after its step, with a
 /// checkpoint); a second one ends the process at once with status 130. If the handlers cannot
 /// be installed, the signals keep their default action.
-fn stop_on_signals() -> Arc<AtomicBool> {
+pub(super) fn stop_on_signals() -> Arc<AtomicBool> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {

@@ -252,6 +252,17 @@ pub enum Error {
         /// The line it printed.
         line: String,
     },
+    /// A design-space search stopped by a signal, its network's run checkpointed.
+    #[error(
+        "stopped during network {network} (its run is checkpointed); run the same command again          to continue the search in {}",
+        dir.display()
+    )]
+    SearchStopped {
+        /// The search directory.
+        dir: PathBuf,
+        /// The network that was training (`A-003`).
+        network: String,
+    },
     /// An error Burn reports without a type of its own (serialising records, device sync).
     #[error("{0}")]
     Burn(String),
@@ -276,7 +287,7 @@ impl Error {
             Error::Model(e) => e.exit_code(),
             Error::Run(e) => e.exit_code(),
             Error::Usage(_) => 2,
-            Error::Interrupted { .. } => 130,
+            Error::Interrupted { .. } | Error::SearchStopped { .. } => 130,
             _ => 1,
         }
     }
