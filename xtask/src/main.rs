@@ -25,6 +25,9 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
   import     PyTorch weights (d2l key names) into a run: --model NAME --from FILE [--out DIR]
   export     a run's weights as safetensors with d2l key names: --run DIR --out FILE
   infer      logits for a tensor file: --model NAME --weights PATH --input IN --output OUT
+  design-space
+             AnyNet design spaces compared by the error EDF of networks drawn from each
+             (d2l 8.8): [--spaces A,B,C] [--samples N] [--out DIR]; rerun to continue
   serve      the web page and JSON API for runs: --run DIR (repeatable) or --runs DIR
              [--port 8000] [--host 127.0.0.1] (runs `convzoo-serve`, built with `convzoo`)
   test       run the test suite as CI does: cargo test --release --workspace
@@ -163,7 +166,7 @@ fn main() -> ExitCode {
     let mut cmd = cargo();
     match task.as_str() {
         "train" | "eval" | "predict" | "summary" | "models" | "import" | "export" | "infer"
-        | "bench" | "serve"
+        | "design-space" | "bench" | "serve"
             if !(task == "bench" && rest.iter().any(|a| a == "--criterion")) =>
         {
             let features = features(backend_feature(rest), extra_features());

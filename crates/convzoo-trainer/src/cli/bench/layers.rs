@@ -57,8 +57,9 @@ fn median_seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
-/// The `top` convolutions of model `name` with the most multiply-adds (distinct geometries,
-/// groups 1, explicit padding), each timed at `batch` images: median of `repeats`.
+/// The `top` convolutions of model `name` with the most multiply-adds (distinct geometries with
+/// explicit padding), then its other grouped ones, each timed at `batch` images: median of
+/// `repeats`.
 pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Result<Vec<ConvSpeed>> {
     let device = Device::flex();
     let config = ModelConfig::from_name(name)?;
@@ -71,18 +72,24 @@ pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Resu
     )?;
     let mut convs: Vec<ConvShape> = Vec::new();
     for c in probe.convs {
-        if c.groups == 1 && c.dilation == [1, 1] && c.padding.is_some() && !convs.contains(&c) {
+        if c.dilation == [1, 1] && c.padding.is_some() && !convs.contains(&c) {
             convs.push(c);
         }
     }
     convs.sort_by_key(|c| std::cmp::Reverse(c.macs()));
+    let grouped: Vec<ConvShape> = convs[top.min(convs.len())..]
+        .iter()
+        .filter(|c| c.groups > 1)
+        .cloned()
+        .collect();
     convs.truncate(top);
+    convs.extend(grouped);
     Ok(convs
         .into_iter()
         .map(|shape| {
             let [_, c_in, ih, iw] = shape.input;
             let g = ConvGeometry {
-                groups: 1,
+                groups: shape.groups,
                 batch,
                 channels_in: c_in,
                 channels_out: shape.channels_out,
@@ -93,10 +100,8 @@ pub fn conv_speeds(name: &str, batch: usize, top: usize, repeats: usize) -> Resu
             };
             let [oh, ow] = g.output();
             let x = fill(batch * c_in * ih * iw, 1);
-            let weight = fill(
-                shape.channels_out * c_in * shape.kernel[0] * shape.kernel[1],
-                2,
-            );
+            let [kh, kw] = shape.kernel;
+            let weight = fill(shape.channels_out * (c_in / shape.groups) * kh * kw, 2);
             let dy = fill(batch * shape.channels_out * oh * ow, 3);
             let macs = shape.macs() * batch as u64;
             let gflops = |s: f64| 2.0 * macs as f64 / s / 1e9;

@@ -92,8 +92,12 @@ pub(super) fn layers(args: &Common) -> Result<()> {
         for s in &speeds {
             let [_, c, h, w] = s.shape.input;
             let [kh, kw] = s.shape.kernel;
+            let groups = match s.shape.groups {
+                1 => String::new(),
+                g => format!(", {g} groups"),
+            };
             let label = format!(
-                "{c}->{} {kh}x{kw}/{} at {h}x{w}",
+                "{c}->{} {kh}x{kw}/{} at {h}x{w}{groups}",
                 s.shape.channels_out, s.shape.stride[0]
             );
             let [fa, ia, ga, wa] = s.algorithms;

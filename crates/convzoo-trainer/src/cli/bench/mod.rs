@@ -77,9 +77,9 @@ enum Mode {
     /// The machine's fp32 peak: an FMA loop with 12 accumulators on one thread and on all, for
     /// each kernel path the CPU has (AVX-512, AVX2, portable)
     Peak,
-    /// The largest convolutions of --model (default: vgg11 and resnet18): forward (training's
-    /// and inference's), input gradient and weight gradient, in GFLOP/s, as a share of the
-    /// measured peak, and the algorithm each pass ran
+    /// The largest convolutions of --model (default: vgg11 and resnet18), and its grouped
+    /// ones: forward (training's and inference's), input gradient and weight gradient, in
+    /// GFLOP/s, as a share of the measured peak, and the algorithm each pass ran
     Layers,
     /// One model in this process, its JSON on stdout (what the other modes run)
     #[command(hide = true)]
