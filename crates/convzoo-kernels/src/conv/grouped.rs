@@ -1,8 +1,9 @@
-//! Grouped convolutions (ResNeXt's 3x3 layers; depthwise at the limit): each group's channels
-//! are copied into a contiguous batch, convolved as an ordinary convolution of one group's
-//! geometry ([`ConvGeometry::group`], whose algorithm [`super::plan`] picks), and copied back.
-//! The copies move each value once per pass, against the `C_in / groups * k_h * k_w`
-//! multiply-adds that use it.
+//! Grouped convolutions (ResNeXt's 3x3 layers; depthwise at the limit) as ordinary convolutions
+//! of one group's geometry ([`ConvGeometry::group`], whose algorithm [`super::plan`] picks). A
+//! group's channels of one sample lie together, so the forward pass and the input gradient run
+//! sample by sample (in parallel), each sample's groups in turn, on the tensors as they are; the
+//! weight gradient, a sum over the samples, copies each group's channels into a batch of their
+//! own first.
 
 use super::{ConvGeometry, Epilogue};
 
@@ -15,19 +16,9 @@ fn gather(x: &[f32], channels: usize, pixels: usize, start: usize, len: usize) -
     out
 }
 
-/// Writes `part` (`[N, len, P]`) into channels `start..start + len` of `out` (`[N, C, P]`).
-fn scatter(part: &[f32], out: &mut [f32], channels: usize, pixels: usize, start: usize) {
-    let len = part.len() / (out.len() / (channels * pixels)).max(1);
-    for (sample, src) in out
-        .chunks_exact_mut(channels * pixels)
-        .zip(part.chunks_exact(len.max(1)))
-    {
-        sample[start * pixels..start * pixels + len].copy_from_slice(src);
-    }
-}
-
-/// The forward pass of the grouped convolution `g` group by group; `inference` runs each
-/// group by [`super::forward_inference`], else by [`super::forward`].
+/// The forward pass of the grouped convolution `g`, sample by sample in parallel and each
+/// sample's groups in turn (a group's channels of one sample lie together, so nothing is
+/// copied in); `inference` runs each by [`super::forward_inference`], else [`super::forward`].
 pub(super) fn forward(
     g: &ConvGeometry,
     x: &[f32],
@@ -35,47 +26,68 @@ pub(super) fn forward(
     epilogue: Epilogue,
     inference: bool,
 ) -> Vec<f32> {
-    let one = g.group();
+    use rayon::prelude::*;
+    let one = ConvGeometry {
+        batch: 1,
+        ..g.group()
+    };
     let (ci, co) = (one.channels_in, one.channels_out);
     let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
+    let (in_sample, out_sample) = (g.channels_in * in_pixels, g.channels_out * out_pixels);
     let group_weight = co * one.patch_rows();
-    let mut y = vec![0.0f32; g.batch * g.channels_out * out_pixels];
-    for k in 0..g.groups {
-        let xg = gather(x, g.channels_in, in_pixels, k * ci, ci);
-        let channels = k * co..(k + 1) * co;
-        let residual = epilogue
-            .residual
-            .map(|r| gather(r, g.channels_out, out_pixels, k * co, co));
-        let part = Epilogue {
-            scale: epilogue.scale.map(|s| &s[channels.clone()]),
-            shift: epilogue.shift.map(|s| &s[channels.clone()]),
-            residual: residual.as_deref(),
-            activation: epilogue.activation,
-        };
-        let wg = &weight[k * group_weight..(k + 1) * group_weight];
-        let yg = if inference {
-            super::forward_inference(&one, &xg, wg, part)
-        } else {
-            super::forward(&one, &xg, wg, part)
-        };
-        scatter(&yg, &mut y, g.channels_out, out_pixels, k * co);
-    }
+    let (in_group, out_group) = (ci * in_pixels, co * out_pixels);
+    let mut y = vec![0.0f32; g.batch * out_sample];
+    y.par_chunks_mut(out_sample)
+        .enumerate()
+        .for_each(|(n, yn)| {
+            let xn = &x[n * in_sample..(n + 1) * in_sample];
+            for k in 0..g.groups {
+                let channels = k * co..(k + 1) * co;
+                let part = Epilogue {
+                    scale: epilogue.scale.map(|s| &s[channels.clone()]),
+                    shift: epilogue.shift.map(|s| &s[channels.clone()]),
+                    residual: epilogue
+                        .residual
+                        .map(|r| &r[n * out_sample + k * out_group..][..out_group]),
+                    activation: epilogue.activation,
+                };
+                let xg = &xn[k * in_group..(k + 1) * in_group];
+                let wg = &weight[k * group_weight..(k + 1) * group_weight];
+                let yg = if inference {
+                    super::forward_inference(&one, xg, wg, part)
+                } else {
+                    super::forward(&one, xg, wg, part)
+                };
+                yn[k * out_group..(k + 1) * out_group].copy_from_slice(&yg);
+            }
+        });
     y
 }
 
-/// The input gradient of the grouped convolution `g`, group by group.
+/// The input gradient of the grouped convolution `g`, sample by sample in parallel and each
+/// sample's groups in turn (as [`forward`]).
 pub(super) fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
-    let one = g.group();
+    use rayon::prelude::*;
+    let one = ConvGeometry {
+        batch: 1,
+        ..g.group()
+    };
     let (ci, co) = (one.channels_in, one.channels_out);
     let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
+    let (in_sample, out_sample) = (g.channels_in * in_pixels, g.channels_out * out_pixels);
     let group_weight = co * one.patch_rows();
-    let mut dx = vec![0.0f32; g.batch * g.channels_in * in_pixels];
-    for k in 0..g.groups {
-        let dyg = gather(dy, g.channels_out, out_pixels, k * co, co);
-        let wg = &weight[k * group_weight..(k + 1) * group_weight];
-        let dxg = super::input_grad(&one, wg, &dyg);
-        scatter(&dxg, &mut dx, g.channels_in, in_pixels, k * ci);
-    }
+    let (in_group, out_group) = (ci * in_pixels, co * out_pixels);
+    let mut dx = vec![0.0f32; g.batch * in_sample];
+    dx.par_chunks_mut(in_sample)
+        .enumerate()
+        .for_each(|(n, dxn)| {
+            let dyn_ = &dy[n * out_sample..(n + 1) * out_sample];
+            for k in 0..g.groups {
+                let wg = &weight[k * group_weight..(k + 1) * group_weight];
+                let dxg = super::input_grad(&one, wg, &dyn_[k * out_group..(k + 1) * out_group]);
+                dxn[k * in_group..(k + 1) * in_group].copy_from_slice(&dxg);
+            }
+        });
     dx
 }
 
@@ -211,13 +223,12 @@ mod tests {
     }
 
     #[test]
-    fn gather_and_scatter_are_inverse() {
+    fn gather_takes_a_range_of_channels_of_every_sample() {
         // 2 samples of 3 channels of 2 pixels; channels 1..3.
         let x: Vec<f32> = (0..12).map(|v| v as f32).collect();
-        let part = gather(&x, 3, 2, 1, 2);
-        assert_eq!(part, [2.0, 3.0, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0]);
-        let mut out = vec![0.0; 12];
-        scatter(&part, &mut out, 3, 2, 1);
-        assert_eq!(out, [0., 0., 2., 3., 4., 5., 0., 0., 8., 9., 10., 11.]);
+        assert_eq!(
+            gather(&x, 3, 2, 1, 2),
+            [2.0, 3.0, 4.0, 5.0, 8.0, 9.0, 10.0, 11.0]
+        );
     }
 }

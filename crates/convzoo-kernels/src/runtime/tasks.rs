@@ -6,7 +6,8 @@ use rayon::prelude::*;
 /// Threads inside each gemm: none when the samples already spread over the pool, all of them
 /// when there are fewer samples than threads (batch-1 inference).
 pub(crate) fn gemm_parallelism(batch: usize) -> gemm::Parallelism {
-    if batch < rayon::current_num_threads() {
+    // Inside a task of the pool (a grouped convolution's sample) the pool is already busy.
+    if batch < rayon::current_num_threads() && rayon::current_thread_index().is_none() {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
