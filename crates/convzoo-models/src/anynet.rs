@@ -118,13 +118,6 @@ impl AnyNetStages {
 }
 
 impl AnyNetConfig {
-    /// Reads the stem width and stages from JSON ([`AnyNetStages::from_json`]); the other
-    /// fields keep their defaults.
-    pub fn from_json(text: &str) -> Result<Self, Error> {
-        let s = AnyNetStages::from_json(text)?;
-        Ok(Self::new(s.stem_channels, s.stages))
-    }
-
     /// This configuration with the stem width and stages of `s`.
     pub fn with_stages_of(self, s: &AnyNetStages) -> Self {
         Self {
@@ -277,14 +270,14 @@ mod tests {
     fn reads_a_file_and_refuses_unknown_keys() {
         let text = r#"{"stem_channels": 8, "stages": [
             {"depth": 2, "width": 16, "group_width": 8, "bot_mul": 0.5}]}"#;
-        let config = AnyNetConfig::from_json(text).unwrap();
+        let config = AnyNetStages::from_json(text).unwrap();
         assert_eq!(config.stages, [stage(2, 16, 8, 0.5)]);
         let typo = text.replace("\"depth\"", "\"deep\"");
-        let err = AnyNetConfig::from_json(&typo).unwrap_err().to_string();
+        let err = AnyNetStages::from_json(&typo).unwrap_err().to_string();
         assert!(err.contains("unknown field `deep`"), "{err}");
         assert!(!err.contains('\n'));
         let zero = text.replace("\"depth\": 2", "\"depth\": 0");
-        let err = AnyNetConfig::from_json(&zero).unwrap_err().to_string();
+        let err = AnyNetStages::from_json(&zero).unwrap_err().to_string();
         assert!(err.contains("stage1: depth 0"), "{err}");
     }
 }

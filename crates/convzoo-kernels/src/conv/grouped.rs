@@ -5,6 +5,8 @@
 //! weight gradient, a sum over the samples, copies each group's channels into a batch of their
 //! own first.
 
+use rayon::prelude::*;
+
 use super::{ConvGeometry, Epilogue};
 
 /// Channels `start..start + len` of every sample of `x` (`[N, C, P]`), as `[N, len, P]`.
@@ -14,6 +16,35 @@ fn gather(x: &[f32], channels: usize, pixels: usize, start: usize, len: usize) -
         out.extend_from_slice(&sample[start * pixels..(start + len) * pixels]);
     }
     out
+}
+
+/// Where one group of one sample lies: its convolution (batch 1) and the lengths of a group
+/// and a sample of the input, the output and the weight.
+struct Layout {
+    one: ConvGeometry,
+    in_group: usize,
+    out_group: usize,
+    in_sample: usize,
+    out_sample: usize,
+    weight_group: usize,
+}
+
+impl Layout {
+    fn of(g: &ConvGeometry) -> Self {
+        let one = ConvGeometry {
+            batch: 1,
+            ..g.group()
+        };
+        let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
+        Layout {
+            in_group: one.channels_in * in_pixels,
+            out_group: one.channels_out * out_pixels,
+            in_sample: g.channels_in * in_pixels,
+            out_sample: g.channels_out * out_pixels,
+            weight_group: one.channels_out * one.patch_rows(),
+            one,
+        }
+    }
 }
 
 /// The forward pass of the grouped convolution `g`, sample by sample in parallel and each
@@ -26,21 +57,13 @@ pub(super) fn forward(
     epilogue: Epilogue,
     inference: bool,
 ) -> Vec<f32> {
-    use rayon::prelude::*;
-    let one = ConvGeometry {
-        batch: 1,
-        ..g.group()
-    };
-    let (ci, co) = (one.channels_in, one.channels_out);
-    let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
-    let (in_sample, out_sample) = (g.channels_in * in_pixels, g.channels_out * out_pixels);
-    let group_weight = co * one.patch_rows();
-    let (in_group, out_group) = (ci * in_pixels, co * out_pixels);
-    let mut y = vec![0.0f32; g.batch * out_sample];
-    y.par_chunks_mut(out_sample)
+    let l = Layout::of(g);
+    let co = l.one.channels_out;
+    let mut y = vec![0.0f32; g.batch * l.out_sample];
+    y.par_chunks_mut(l.out_sample)
         .enumerate()
         .for_each(|(n, yn)| {
-            let xn = &x[n * in_sample..(n + 1) * in_sample];
+            let xn = &x[n * l.in_sample..(n + 1) * l.in_sample];
             for k in 0..g.groups {
                 let channels = k * co..(k + 1) * co;
                 let part = Epilogue {
@@ -48,17 +71,17 @@ pub(super) fn forward(
                     shift: epilogue.shift.map(|s| &s[channels.clone()]),
                     residual: epilogue
                         .residual
-                        .map(|r| &r[n * out_sample + k * out_group..][..out_group]),
+                        .map(|r| &r[n * l.out_sample + k * l.out_group..][..l.out_group]),
                     activation: epilogue.activation,
                 };
-                let xg = &xn[k * in_group..(k + 1) * in_group];
-                let wg = &weight[k * group_weight..(k + 1) * group_weight];
+                let xg = &xn[k * l.in_group..(k + 1) * l.in_group];
+                let wg = &weight[k * l.weight_group..(k + 1) * l.weight_group];
                 let yg = if inference {
-                    super::forward_inference(&one, xg, wg, part)
+                    super::forward_inference(&l.one, xg, wg, part)
                 } else {
-                    super::forward(&one, xg, wg, part)
+                    super::forward(&l.one, xg, wg, part)
                 };
-                yn[k * out_group..(k + 1) * out_group].copy_from_slice(&yg);
+                yn[k * l.out_group..(k + 1) * l.out_group].copy_from_slice(&yg);
             }
         });
     y
@@ -67,25 +90,17 @@ pub(super) fn forward(
 /// The input gradient of the grouped convolution `g`, sample by sample in parallel and each
 /// sample's groups in turn (as [`forward`]).
 pub(super) fn input_grad(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
-    use rayon::prelude::*;
-    let one = ConvGeometry {
-        batch: 1,
-        ..g.group()
-    };
-    let (ci, co) = (one.channels_in, one.channels_out);
-    let (in_pixels, out_pixels) = (g.input[0] * g.input[1], g.pixels());
-    let (in_sample, out_sample) = (g.channels_in * in_pixels, g.channels_out * out_pixels);
-    let group_weight = co * one.patch_rows();
-    let (in_group, out_group) = (ci * in_pixels, co * out_pixels);
-    let mut dx = vec![0.0f32; g.batch * in_sample];
-    dx.par_chunks_mut(in_sample)
+    let l = Layout::of(g);
+    let mut dx = vec![0.0f32; g.batch * l.in_sample];
+    dx.par_chunks_mut(l.in_sample)
         .enumerate()
         .for_each(|(n, dxn)| {
-            let dyn_ = &dy[n * out_sample..(n + 1) * out_sample];
+            let dyn_ = &dy[n * l.out_sample..(n + 1) * l.out_sample];
             for k in 0..g.groups {
-                let wg = &weight[k * group_weight..(k + 1) * group_weight];
-                let dxg = super::input_grad(&one, wg, &dyn_[k * out_group..(k + 1) * out_group]);
-                dxn[k * in_group..(k + 1) * in_group].copy_from_slice(&dxg);
+                let wg = &weight[k * l.weight_group..(k + 1) * l.weight_group];
+                let dyg = &dyn_[k * l.out_group..(k + 1) * l.out_group];
+                let dxg = super::input_grad(&l.one, wg, dyg);
+                dxn[k * l.in_group..(k + 1) * l.in_group].copy_from_slice(&dxg);
             }
         });
     dx

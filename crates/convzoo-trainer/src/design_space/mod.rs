@@ -328,6 +328,10 @@ pub fn run(
             done: samples.len(),
             total,
         });
+        // A search stopped between its two writes has the rows but not the plot.
+        if !dir.join("edf.png").is_file() {
+            save(dir, &samples)?;
+        }
     }
     for &space in &settings.spaces {
         for index in 0..settings.samples {
@@ -350,8 +354,7 @@ pub fn run(
                 row => row?,
             };
             samples.push(row);
-            write_atomic(&dir.join("samples.csv"), samples_csv(&samples).as_bytes())?;
-            edf::write(dir, &samples)?;
+            save(dir, &samples)?;
             report(&Progress::Finished {
                 sample: samples.last().expect("just pushed"),
                 done: samples.len(),
@@ -359,8 +362,11 @@ pub fn run(
             });
         }
     }
-    if !samples.is_empty() {
-        edf::write(dir, &samples)?;
-    }
     Ok(samples)
+}
+
+/// Writes `samples.csv` and the EDF files of `samples` into `dir`.
+fn save(dir: &Path, samples: &[Sample]) -> Result<()> {
+    write_atomic(&dir.join("samples.csv"), samples_csv(samples).as_bytes())?;
+    edf::write(dir, samples)
 }
