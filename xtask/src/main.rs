@@ -43,27 +43,37 @@ Tasks (each runs `convzoo <task>` built in release mode; `<task> --help` for its
 
 Backends: --backend flex (default), ndarray, wgpu, vulkan, cuda or metal; the matching cargo
 feature is enabled for you. GPU adapters: --backend wgpu:discrete|integrated|virtual|cpu[:N]
-(default: the first found in that order), --backend cuda:N. CONVZOO_FEATURES=a,b adds cargo
-features to every build.
+(default: the first found in that order), --backend cuda:N. Data-parallel training:
+--devices cuda:0,cuda:1 (devices of one backend; its feature is enabled the same way).
+CONVZOO_FEATURES=a,b adds cargo features to every build.
 Examples:
   cargo xtask train
   cargo xtask train --model resnet18 --epochs 1 --limit-train 2048
   cargo xtask summary --model all --json
   cargo xtask train --backend wgpu --epochs 1 --limit-train 2048
+  cargo xtask bench --devices flex,flex --model resnet18
   cargo xtask serve --runs runs
 ";
 
-/// The cargo feature for `--backend NAME` / `--backend=NAME` in `args`, if not the default.
+/// The cargo feature for `--backend NAME` / `--backend=NAME` (or the first device of
+/// `--devices LIST`) in `args`, if not the default.
 fn backend_feature(args: &[String]) -> Option<String> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let name = match a.strip_prefix("--backend=") {
+        let name = match a
+            .strip_prefix("--backend=")
+            .or_else(|| a.strip_prefix("--devices="))
+        {
             Some(v) => Some(v.to_string()),
-            None if a == "--backend" => it.next().cloned(),
+            None if a == "--backend" || a == "--devices" => it.next().cloned(),
             None => None,
         };
-        // `wgpu:cpu` -> `wgpu`: the selector picks an adapter at run time.
-        let name = name.map(|n| n.split(':').next().unwrap_or_default().to_string());
+        // `wgpu:cpu` -> `wgpu`: the selector picks an adapter at run time; a device list's
+        // first device names the backend of all.
+        let name = name.map(|n| {
+            let first = n.split(',').next().unwrap_or_default();
+            first.split(':').next().unwrap_or_default().to_string()
+        });
         if let Some(name) = name.filter(|n| n != "flex" && !n.is_empty()) {
             return Some(name);
         }
@@ -260,6 +270,11 @@ mod tests {
             Some("ndarray")
         );
         assert_eq!(backend_feature(&args(&["--backend", "flex"])), None);
+        assert_eq!(
+            backend_feature(&args(&["--devices", "cuda:0,cuda:1"])).as_deref(),
+            Some("cuda")
+        );
+        assert_eq!(backend_feature(&args(&["--devices=flex,flex"])), None);
         assert_eq!(backend_feature(&args(&["--model", "lenet"])), None);
         assert_eq!(
             backend_feature(&args(&["--backend", "wgpu:discrete:1"])).as_deref(),

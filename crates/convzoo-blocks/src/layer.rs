@@ -10,6 +10,7 @@ use crate::activation::{relu, sigmoid};
 use crate::any_batch_norm::AnyBatchNorm;
 use crate::conv::Activation;
 use crate::dense::DenseBlock;
+use crate::dropout::dropout;
 pub use crate::features::Features;
 use crate::inception::Inception;
 use crate::probe::Probe;
@@ -99,8 +100,8 @@ impl Layer {
             (Self::Relu(_), Features::Vectors(x)) => Features::Vectors(relu(x)),
             (Self::Sigmoid(_), Features::Maps(x)) => Features::Maps(sigmoid(x)),
             (Self::Sigmoid(_), Features::Vectors(x)) => Features::Vectors(sigmoid(x)),
-            (Self::Dropout(d), Features::Maps(x)) => Features::Maps(d.forward(x)),
-            (Self::Dropout(d), Features::Vectors(x)) => Features::Vectors(d.forward(x)),
+            (Self::Dropout(d), Features::Maps(x)) => Features::Maps(dropout(d, x)),
+            (Self::Dropout(d), Features::Vectors(x)) => Features::Vectors(dropout(d, x)),
             (Self::MaxPool(p), x) => Features::Maps(crate::conv::max_pool(p, x.maps(kind))),
             (Self::AvgPool(p), x) => Features::Maps(crate::conv::avg_pool(p, x.maps(kind))),
             (Self::GlobalAvgPool(p), x) => Features::Maps(p.forward(x.maps(kind))),

@@ -43,6 +43,7 @@ mod any_batch_norm;
 mod batch_norm;
 pub mod conv;
 mod dense;
+mod dropout;
 /// The flex kernels (crate `convzoo-kernels`), with the `flex-kernels` feature.
 #[cfg(feature = "flex-kernels")]
 pub use convzoo_kernels as flex;
@@ -61,11 +62,15 @@ mod vgg;
 pub use any_batch_norm::{AnyBatchNorm, BatchNormKind};
 pub use batch_norm::{ScratchBatchNorm, ScratchBatchNormConfig};
 pub use dense::{DenseBlock, DenseBlockConfig, TransitionBlockConfig, bn_relu_conv};
+pub use dropout::with_dropout_seed;
 pub use inception::{ConvUnit, Inception, InceptionConfig};
 pub use init::WeightInit;
 pub use layer::{Features, Flatten, Layer, Sequential};
 pub use nin::NinBlockConfig;
-pub use params::{TensorEntry, count_parameters, for_each_tensor, largest_tensor};
+pub use params::{
+    TensorEntry, count_parameters, for_each_tensor, initialize_now, largest_tensor,
+    settle_running_stats,
+};
 pub use probe::{ConvShape, LayerShape, Probe};
 pub use residual::{Residual, ResidualConfig};
 pub use resnext::{ResNeXtBlock, ResNeXtBlockConfig};

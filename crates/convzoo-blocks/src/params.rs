@@ -1,5 +1,6 @@
 //! One walk over a module's float tensors, with their paths; parameter counting as PyTorch does
-//! it (trainable tensors only) and the largest tensor are built on it.
+//! it (trainable tensors only) and the largest tensor are built on it. Also: initialising the
+//! parameters now, and settling the running statistics.
 //!
 //! Burn's `Module::num_params` also counts batch-norm running statistics (they are module
 //! state visited like parameters); `model.parameters()` in PyTorch does not, and d2l's figures
@@ -110,6 +111,35 @@ pub fn largest_tensor<M: Module>(module: &M) -> Option<(String, usize)> {
     best
 }
 
+/// Initialises every parameter of `module` now, in module order.
+///
+/// Burn initialises a parameter when it is first read, drawing from the device's random
+/// generator as it stands then: the initial weights would depend on whatever else drew from it
+/// first, and on the order a forward pass (or forking to another device) reads them. After
+/// this, they depend only on the seed set before the model was built.
+pub fn initialize_now<M: Module>(module: &M) {
+    struct Read;
+    impl ModuleVisitor for Read {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Read);
+}
+
+/// Folds the pending updates of `module`'s running statistics into their values.
+///
+/// A batch-norm layer's running mean and variance are Burn `RunningState`s: an update made in
+/// a forward pass waits, one per thread, until the next read on the same thread, and the
+/// value is then the mean of the waiting updates. Reading the module (to save it, or to copy
+/// it to other threads) without settling it first sees the statistics one step old; after a
+/// step that ran on several threads, settling averages their updates.
+pub fn settle_running_stats<M: Module>(module: &M) {
+    // `valid()` synchronises every running state on its way (the states are shared with the
+    // copy it returns, which is not needed).
+    let _ = module.valid();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +174,49 @@ mod tests {
         for_each_tensor(&bn, |t| paths.push((t.path.to_string(), t.buffer)));
         assert!(paths.contains(&("gamma".into(), false)), "{paths:?}");
         assert!(paths.contains(&("running_var".into(), true)), "{paths:?}");
+    }
+
+    #[test]
+    fn initialising_now_makes_the_weights_a_function_of_the_seed() {
+        let device = Device::flex();
+        let first_weight = |reseed: bool| {
+            device.seed(3);
+            let linear = burn::nn::LinearConfig::new(4, 4).init(&device);
+            initialize_now(&linear);
+            if reseed {
+                device.seed(99);
+            }
+            linear.weight.val().into_data()
+        };
+        assert_eq!(first_weight(false), first_weight(true));
+    }
+
+    #[test]
+    fn settling_folds_the_updates_of_each_thread() {
+        let device = Device::flex().autodiff();
+        let bn = crate::ScratchBatchNormConfig::new(1).init(&device);
+        let running_mean = |bn: &crate::ScratchBatchNorm| {
+            let mut mean = None;
+            for_each_tensor(bn, |t| {
+                if t.path == "running_mean" {
+                    mean = Some(crate::testing::values(t.value())[0]);
+                }
+            });
+            mean.unwrap()
+        };
+        let x = |v: f32| Tensor::<2>::full([2, 1], v, &device);
+        // Two threads each normalise a batch of their own, as two devices do in one step.
+        std::thread::scope(|s| {
+            s.spawn(|| bn.forward(x(10.0)));
+            s.spawn(|| bn.forward(x(30.0)));
+        });
+        assert_eq!(running_mean(&bn), 0.0, "the updates wait");
+        settle_running_stats(&bn);
+        // momentum 0.1: the mean of 0.9 * 0 + 0.1 * 10 and 0.9 * 0 + 0.1 * 30.
+        assert!(
+            (running_mean(&bn) - 2.0).abs() < 1e-6,
+            "{}",
+            running_mean(&bn)
+        );
     }
 }

@@ -67,8 +67,12 @@ pub struct TrainConfig {
     pub limit_test: usize,
     /// Seed of initialisation, data order and dropout.
     pub seed: u64,
-    /// Burn backend.
+    /// Burn backend (the first of `devices` when there are several).
     pub backend: String,
+    /// The devices of a data-parallel run (`--devices`), the main one first; empty: `backend`
+    /// alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
     /// Directory with the dataset files (`None`: search the usual places).
     pub data_dir: Option<PathBuf>,
     /// Write a checkpoint every N training steps as well as at every epoch's end (0: epochs only).
@@ -156,6 +160,18 @@ impl TrainConfig {
         if let Some((flag, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return bad(flag, "must be at least 1".into());
         }
+        crate::devices::check_one_backend(&self.devices)?;
+        if self.batch_size < self.devices.len() {
+            return bad(
+                "--batch-size",
+                format!(
+                    "must be at least the number of devices ({} in --devices {}), got {}",
+                    self.devices.len(),
+                    self.devices.join(","),
+                    self.batch_size
+                ),
+            );
+        }
         let model = ModelConfig::from_name(&self.model)?;
         model
             .input_spec()
@@ -200,6 +216,14 @@ impl TrainConfig {
             );
         }
         Ok(())
+    }
+
+    /// The devices the run trains on: `devices`, or `backend` alone.
+    pub fn device_specs(&self) -> Vec<String> {
+        match self.devices.is_empty() {
+            true => vec![self.backend.clone()],
+            false => self.devices.clone(),
+        }
     }
 
     /// The learning rate at `step` of `epoch` (`steps` steps per epoch).

@@ -39,6 +39,7 @@ pub mod config;
 pub mod confusion;
 pub mod data;
 pub mod design_space;
+pub mod devices;
 pub mod error;
 pub mod files;
 pub mod infer;

@@ -62,6 +62,13 @@ pub struct Overrides {
     /// :N) or cpu [default: flex]
     #[arg(long)]
     pub backend: Option<String>,
+    /// Train data-parallel on these devices of one backend, comma-separated (e.g.
+    /// cuda:0,cuda:1 or wgpu:discrete:0,wgpu:discrete:1; flex,flex shares one CPU): each step's
+    /// batch is split across them, the gradients are averaged on the first, which applies the
+    /// update; batch norm normalises with each device's own batch statistics, as PyTorch's DDP
+    /// [default: --backend alone]
+    #[arg(long, value_name = "LIST", conflicts_with = "backend")]
+    pub devices: Option<String>,
     /// Directory with the (Fashion-)MNIST files (used alone) [default: search]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -131,6 +138,7 @@ impl Overrides {
             limit_test,
             seed,
             backend,
+            devices,
             data_dir,
             checkpoint_every,
             batch_norm,
@@ -156,6 +164,7 @@ impl Overrides {
             ("--limit-test", limit_test.is_some()),
             ("--seed", seed.is_some()),
             ("--backend", backend.is_some()),
+            ("--devices", devices.is_some()),
             ("--data-dir", data_dir.is_some()),
             ("--checkpoint-every", checkpoint_every.is_some()),
             ("--batch-norm", batch_norm.is_some()),
@@ -188,6 +197,7 @@ impl Overrides {
             limit_test: other.limit_test.or(self.limit_test),
             seed: other.seed.or(self.seed),
             backend: other.backend.or(self.backend),
+            devices: other.devices.or(self.devices),
             data_dir: other.data_dir.or(self.data_dir),
             checkpoint_every: other.checkpoint_every.or(self.checkpoint_every),
             log_every: other.log_every.or(self.log_every),
@@ -214,6 +224,26 @@ impl Overrides {
             ModelConfig::from_name(&model)?.with_anynet(stages)?;
         }
         let r = info.recipe;
+        let devices = match &self.devices {
+            Some(list) => crate::devices::parse_list(list)?,
+            None => Vec::new(),
+        };
+        let backend = match (devices.first(), self.backend) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Usage(UsageError::BadValue {
+                    flag: "--devices",
+                    problem: "names the backend too: give --devices or --backend, not both".into(),
+                }));
+            }
+            (Some(first), None) => first.clone(),
+            (None, backend) => backend.unwrap_or_else(|| default_backend.into()),
+        };
+        // One device is the plain `backend`.
+        let devices = if devices.len() > 1 {
+            devices
+        } else {
+            Vec::new()
+        };
         let config = TrainConfig {
             model,
             anynet,
@@ -228,7 +258,8 @@ impl Overrides {
             limit_train: self.limit_train.unwrap_or(0),
             limit_test: self.limit_test.unwrap_or(0),
             seed: self.seed.unwrap_or(0),
-            backend: self.backend.unwrap_or_else(|| default_backend.into()),
+            backend,
+            devices,
             data_dir: self.data_dir,
             checkpoint_every: self.checkpoint_every.unwrap_or(0),
             log_every: self.log_every.unwrap_or(DEFAULT_LOG_EVERY),

@@ -23,11 +23,13 @@ use crate::backend;
 use crate::checkpoint::{self, FORMAT, LoopState};
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::data::{self, RunData};
+use crate::devices::Devices;
 use crate::error::{Error, Result};
 use crate::files::{new_run_dir, write_atomic};
 use crate::metrics::{EpochMetrics, Metrics};
 use crate::observe::{Event, Observer, Quiet};
 use crate::plot::write_curves;
+use crate::step::parallel;
 pub use crate::step::{StepStats, count_correct, train_step};
 use crate::tensorboard::EventWriter;
 
@@ -141,42 +143,34 @@ pub fn fits_device(model: &convzoo_models::Model, spec: &str) -> Result<()> {
     })
 }
 
-fn run_loop(
+/// What a run has when its loop starts: the model, its optimiser, the loop's state and the
+/// checkpoint it resumed from.
+struct Start {
+    model: Model,
+    optim: ModuleOptimizer,
+    state: LoopState,
+    last_checkpoint: Option<PathBuf>,
+}
+
+/// A new model on `ad` (seeded), checked against the data's image size and the device's
+/// limits, or the latest checkpoint of `run` when resuming.
+fn start_state(
     c: &TrainConfig,
     run: &Path,
     resume: bool,
-    data: RunData,
-    load_started: Instant,
+    channels: usize,
+    ad: &Device,
     observer: &mut impl Observer,
-) -> Result<()> {
-    let device = backend::device(&c.backend)?;
-    let ad = device.clone().autodiff();
-    let RunData {
-        train, test, info, ..
-    } = data;
-    let c = &TrainConfig {
-        dataset: Some(info.clone()),
-        ..c.clone()
-    };
-    let model_config = c.model_config()?;
-    observer.event(&Event::Loaded {
-        model: c.model.clone(),
-        data: c.data.title(),
-        skipped: info.skipped,
-        train: train.len(),
-        test: test.len(),
-        seconds: load_started.elapsed().as_secs_f64(),
-        backend: backend::label(&c.backend),
-    });
+) -> Result<Start> {
     ad.seed(c.seed);
-    let mut model = model_config.init(&ad);
-    let [channels, ..] = train.shape();
+    let model = c.model_config()?.init(ad);
+    // Drawn here, from the seed alone, whatever the devices.
+    convzoo_blocks::initialize_now(&model);
     model
         .check_input(&[1, channels, c.resize, c.resize])
         .map_err(|source| Error::InputNeedsResize { source })?;
     fits_device(&model, &c.backend)?;
-    let mut optim = optimizer(c);
-    let mut state = LoopState {
+    let state = LoopState {
         format: FORMAT,
         model: c.model.clone(),
         epoch: 0,
@@ -193,17 +187,64 @@ fn run_loop(
             epochs: vec![],
         },
     };
-    let mut last_checkpoint = None;
-    if resume {
-        let dir = checkpoint::latest(run)?;
-        (model, optim, state) = checkpoint::load(&dir, &c.model, model, optim)?;
-        observer.event(&Event::Resumed {
-            epoch: state.epoch + 1,
-            step: state.next_step,
-            checkpoint: dir.clone(),
+    let optim = optimizer(c);
+    if !resume {
+        return Ok(Start {
+            model,
+            optim,
+            state,
+            last_checkpoint: None,
         });
-        last_checkpoint = Some(dir);
     }
+    let dir = checkpoint::latest(run)?;
+    let (model, optim, state) = checkpoint::load(&dir, &c.model, model, optim)?;
+    observer.event(&Event::Resumed {
+        epoch: state.epoch + 1,
+        step: state.next_step,
+        checkpoint: dir.clone(),
+    });
+    Ok(Start {
+        model,
+        optim,
+        state,
+        last_checkpoint: Some(dir),
+    })
+}
+
+fn run_loop(
+    c: &TrainConfig,
+    run: &Path,
+    resume: bool,
+    data: RunData,
+    load_started: Instant,
+    observer: &mut impl Observer,
+) -> Result<()> {
+    let devices = Devices::open(&c.device_specs())?;
+    let device = backend::device(&c.backend)?;
+    let ad = devices.main().clone();
+    let RunData {
+        train, test, info, ..
+    } = data;
+    let c = &TrainConfig {
+        dataset: Some(info.clone()),
+        ..c.clone()
+    };
+    observer.event(&Event::Loaded {
+        model: c.model.clone(),
+        data: c.data.title(),
+        skipped: info.skipped,
+        train: train.len(),
+        test: test.len(),
+        seconds: load_started.elapsed().as_secs_f64(),
+        backend: devices.label(),
+    });
+    let [channels, ..] = train.shape();
+    let Start {
+        mut model,
+        mut optim,
+        mut state,
+        mut last_checkpoint,
+    } = start_state(c, run, resume, channels, &ad, observer)?;
     let mut events = EventWriter::create(run)?;
     let batcher = data::batcher(c, true);
     let test_batcher = data::batcher(c, false);
@@ -212,7 +253,7 @@ fn run_loop(
     let steps = n.div_ceil(bs);
     // A loss this far above a uniform guess's (ln of the class count) means divergence, even
     // before it overflows to infinity or NaN.
-    let divergence = 100.0 * (model_config.num_classes() as f64).ln();
+    let divergence = 100.0 * (c.model_config()?.num_classes() as f64).ln();
     while state.epoch < c.epochs {
         let epoch = state.epoch;
         let order = epoch_order(n, c.seed, epoch as u64);
@@ -229,8 +270,15 @@ fn run_loop(
             state.data_seconds += batch_started.elapsed().as_secs_f64();
             let lr = c.lr_at(epoch, step, steps);
             let stats;
-            (model, stats) =
-                train_step(model, &mut optim, &loss_fn, batch.images, batch.labels, lr);
+            (model, stats) = parallel::step(
+                &devices,
+                model,
+                &mut optim,
+                &loss_fn,
+                batch,
+                lr,
+                draws.next_u64(),
+            );
             // The updated model is dropped: the last checkpoint holds the last good one.
             if !stats.loss.is_finite() || stats.loss > divergence {
                 return Err(Error::Diverged {
@@ -275,7 +323,7 @@ fn run_loop(
                 && state.global_step.is_multiple_of(c.checkpoint_every)
                 && step + 1 < steps
             {
-                state.train_seconds = before + started.elapsed().as_secs_f64();
+                state.train_seconds = secs;
                 last_checkpoint = Some(checkpoint::save(run, &model, &optim, &state)?);
             }
         }
@@ -292,34 +340,7 @@ fn run_loop(
             train_images_per_sec: state.seen as f64 / train_seconds.max(1e-9),
             data_seconds: state.data_seconds,
         };
-        let at = record.epoch as u64;
-        for (tag, value) in [
-            ("epoch/train_loss", record.train_loss),
-            ("epoch/train_acc", record.train_acc),
-            ("epoch/test_acc", record.test_acc),
-            ("epoch/lr", c.lr_at(epoch, 0, steps)),
-            ("epoch/images_per_sec", record.train_images_per_sec),
-        ] {
-            events.scalar(tag, at, value)?;
-        }
-        observer.event(&Event::Epoch {
-            metrics: record.clone(),
-            epochs: c.epochs,
-        });
-        state.metrics.epochs.push(record);
-        state.epoch += 1;
-        (
-            state.next_step,
-            state.loss_sum,
-            state.correct,
-            state.seen,
-            state.train_seconds,
-            state.data_seconds,
-        ) = (0, 0.0, 0, 0, 0.0, 0.0);
-        state.metrics.write(run)?;
-        if let Err(e) = write_curves(run, &state.metrics) {
-            observer.event(&Event::Warning(format!("curves not drawn: {e}")));
-        }
+        end_epoch(c, run, &mut state, record, steps, &mut events, observer)?;
         last_checkpoint = Some(checkpoint::save(run, &model, &optim, &state)?);
     }
     checkpoint::save_weights(&run.join("model.bpk"), &model)?;
@@ -328,6 +349,48 @@ fn run_loop(
             last: last.clone(),
             run: run.into(),
         });
+    }
+    Ok(())
+}
+
+/// Records a finished epoch: TensorBoard scalars, the observer's event, the metrics files and
+/// curves; then starts the next epoch's sums.
+fn end_epoch(
+    c: &TrainConfig,
+    run: &Path,
+    state: &mut LoopState,
+    record: EpochMetrics,
+    steps: usize,
+    events: &mut EventWriter,
+    observer: &mut impl Observer,
+) -> Result<()> {
+    let at = record.epoch as u64;
+    for (tag, value) in [
+        ("epoch/train_loss", record.train_loss),
+        ("epoch/train_acc", record.train_acc),
+        ("epoch/test_acc", record.test_acc),
+        ("epoch/lr", c.lr_at(state.epoch, 0, steps)),
+        ("epoch/images_per_sec", record.train_images_per_sec),
+    ] {
+        events.scalar(tag, at, value)?;
+    }
+    observer.event(&Event::Epoch {
+        metrics: record.clone(),
+        epochs: c.epochs,
+    });
+    state.metrics.epochs.push(record);
+    state.epoch += 1;
+    (
+        state.next_step,
+        state.loss_sum,
+        state.correct,
+        state.seen,
+        state.train_seconds,
+        state.data_seconds,
+    ) = (0, 0.0, 0, 0, 0.0, 0.0);
+    state.metrics.write(run)?;
+    if let Err(e) = write_curves(run, &state.metrics) {
+        observer.event(&Event::Warning(format!("curves not drawn: {e}")));
     }
     Ok(())
 }

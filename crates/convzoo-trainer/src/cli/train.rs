@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use convzoo_trainer::config::Overrides;
+use convzoo_trainer::devices::Devices;
 use convzoo_trainer::{Error, Result, UsageError, backend, train};
 
 use super::console::Console;
@@ -48,7 +49,7 @@ fn train(args: TrainArgs, console: &mut Console) -> Result<()> {
     let config = file
         .then(args.overrides)
         .resolve(backend::default_backend())?;
-    backend::device(&config.backend)?;
+    Devices::open(&config.device_specs())?;
     train::start_with(config, args.out.as_deref(), console)?;
     Ok(())
 }

@@ -57,6 +57,24 @@ pub enum UsageError {
         /// The selector given.
         selector: String,
     },
+    /// A `--devices` list with a missing or blank entry.
+    #[error("--devices '{list}': {problem} (e.g. --devices cuda:0,cuda:1 or --devices flex,flex)")]
+    BadDeviceList {
+        /// The list given.
+        list: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A `--devices` list that mixes backends.
+    #[error(
+        "--devices mixes backends '{first}' and '{other}': one step's devices must share a          backend (e.g. --devices wgpu:discrete:0,wgpu:discrete:1)"
+    )]
+    MixedDevices {
+        /// The first device's spec.
+        first: String,
+        /// The first device of another backend.
+        other: String,
+    },
     /// A flag value out of its range.
     #[error("{flag} {problem}")]
     BadValue {

@@ -19,7 +19,7 @@ pub struct Plan {
     pub convzoo: PathBuf,
     /// Registry model names, in order.
     pub models: Vec<String>,
-    /// Burn backend.
+    /// The device, or the comma-separated devices of data-parallel training steps.
     pub backend: String,
     /// Images per step (`None`: each model's bench batch).
     pub batch_size: Option<usize>,
@@ -140,7 +140,7 @@ pub fn compare(plan: &Plan, each: &mut dyn FnMut(&Comparison)) -> Result<Vec<Com
     let mut results = Vec::new();
     for name in &plan.models {
         let mut cmd = Command::new(&plan.convzoo);
-        cmd.args(["bench", "single", "--backend", &plan.backend]);
+        cmd.args(["bench", "single", "--devices", &plan.backend]);
         common(&mut cmd, name);
         let onnx_file =
             std::env::temp_dir().join(format!("convzoo-bench-{}-{name}.onnx", std::process::id()));

@@ -14,8 +14,11 @@ use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use convzoo_models::{Model, ModelConfig};
 use serde::{Deserialize, Serialize};
 
+use convzoo_datasets::ImageBatch;
 use convzoo_trainer::backend;
-use convzoo_trainer::step::{forward_loss, train_step};
+use convzoo_trainer::devices::{self, Devices};
+use convzoo_trainer::step::forward_loss;
+use convzoo_trainer::step::parallel::step;
 use convzoo_trainer::{Error, Result};
 
 /// One model's figures.
@@ -65,10 +68,15 @@ struct Setup {
     input: [usize; 3],
 }
 
+/// The first device of a comma-separated list (the device of inference and breakdowns).
+pub fn first_device(devices: &str) -> &str {
+    devices.split(',').next().unwrap_or(devices)
+}
+
 fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Setup> {
     let config = ModelConfig::from_name(name)?;
     let info = config.info();
-    let device = backend::device(backend_name)?;
+    let device = backend::device(first_device(backend_name))?;
     let ad = device.clone().autodiff();
     ad.seed(0);
     Ok(Setup {
@@ -80,9 +88,10 @@ fn setup(name: &str, backend_name: &str, batch_size: Option<usize>) -> Result<Se
 }
 
 /// Training steps of model `name` in this process: `warmup` untimed then `steps` timed, each
-/// a [`train_step`] (forward, cross-entropy, backward, SGD update), synchronised. Returns the
-/// trained model, the batch size and the timed steps' seconds. Run it under a profiler with
-/// `convzoo bench profile`.
+/// a [`step`] (forward, cross-entropy, backward, SGD update) on the comma-separated devices
+/// `backend_name` (data-parallel when there are several), synchronised. Returns the trained
+/// model, the batch size and the timed steps' seconds. Run it under a profiler with `convzoo
+/// bench profile`.
 pub fn train_steps(
     name: &str,
     backend_name: &str,
@@ -97,18 +106,25 @@ pub fn train_steps(
         input: [c, h, w],
         ..
     } = setup(name, backend_name, batch_size)?;
+    let devices = Devices::open(&devices::parse_list(backend_name)?)?;
     let mut optim = SgdConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &ad);
     let labels: Vec<i64> = (0..bs as i64).map(|i| i % 10).collect();
     let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [bs]), &ad);
     let mut times = Vec::new();
-    for step in 0..warmup + steps {
+    for i in 0..warmup + steps {
         let started = Instant::now();
-        (model, _) = train_step(model, &mut optim, &loss_fn, x.clone(), y.clone(), 0.01);
-        // Wait for the update to finish before stopping the clock.
-        ad.sync().map_err(Error::burn)?;
-        if step >= warmup {
+        let batch = ImageBatch {
+            images: x.clone(),
+            labels: y.clone(),
+        };
+        (model, _) = step(&devices, model, &mut optim, &loss_fn, batch, 0.01, i as u64);
+        // Wait for the update to finish on every device before stopping the clock.
+        for device in devices.all() {
+            device.sync().map_err(Error::burn)?;
+        }
+        if i >= warmup {
             times.push(started.elapsed().as_secs_f64());
         }
     }
@@ -126,7 +142,7 @@ pub fn infer_steps(
     steps: usize,
     warmup: usize,
 ) -> Result<(Model, Tensor<4>, Vec<f64>)> {
-    let device = backend::device(backend_name)?;
+    let device = backend::device(first_device(backend_name))?;
     let eval = model.valid();
     let x = Tensor::<4>::random([bs, c, h, w], Distribution::Uniform(0.0, 1.0), &device);
     let mut times = Vec::new();
@@ -221,7 +237,7 @@ pub fn step_breakdown(
         let batch = batcher.batch_indices(&set, &indices, &ad, 0);
         sync(&ad)?;
         let t1 = Instant::now();
-        // The parts of `train_step`, each timed.
+        // The parts of a training step (`train_step`), each timed.
         let (loss, _) = forward_loss(&model, &loss_fn, batch.images, batch.labels);
         let t2 = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);

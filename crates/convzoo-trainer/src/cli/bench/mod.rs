@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use convzoo_models::REGISTRY;
+use convzoo_trainer::devices::Devices;
 use convzoo_trainer::{Error, Result, UsageError, backend};
 
 mod compare;
@@ -44,6 +45,11 @@ struct Common {
     /// Burn backend (flex, ndarray, wgpu or wgpu:ADAPTER, ...; see `train --help`) [default: flex]
     #[arg(long, global = true)]
     backend: Option<String>,
+    /// Time training steps data-parallel on these devices of one backend, comma-separated, as
+    /// `train --devices` takes them (images/s counts the whole step; two devices of one CPU
+    /// share its cores); inference runs on the first
+    #[arg(long, value_name = "LIST", global = true, conflicts_with = "backend")]
+    devices: Option<String>,
     /// Images per step [default: 256 for the LeNets, 32 at 224x224, 64 at 96x96]
     #[arg(long, global = true)]
     batch_size: Option<usize>,
@@ -142,11 +148,22 @@ fn model_names(model: &str) -> Result<Vec<String>> {
 /// Runs `convzoo bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
     let common = &args.common;
-    let backend_name = common
-        .backend
-        .clone()
-        .unwrap_or_else(|| backend::default_backend().into());
-    backend::device(&backend_name)?;
+    // The devices, comma-separated: one, or several for data-parallel training steps.
+    let backend_name = match &common.devices {
+        Some(list) => {
+            let specs = convzoo_trainer::devices::parse_list(list)?;
+            Devices::open(&specs)?;
+            specs.join(",")
+        }
+        None => {
+            let name = common
+                .backend
+                .clone()
+                .unwrap_or_else(|| backend::default_backend().into());
+            backend::device(&name)?;
+            name
+        }
+    };
     let (bs, steps, warmup) = (common.batch_size, common.steps, common.warmup);
     match &args.mode {
         Some(Mode::Single { onnx_out }) => {
@@ -205,6 +222,13 @@ fn run_compare(common: &Common, compare: &CompareArgs, backend_name: String) -> 
         },
     };
     let rounds = compare.rounds as usize;
+    if plan.backend.contains(',') && !common.json {
+        eprintln!(
+            "training steps data-parallel on {} (images/s of the whole step); inference on {}",
+            plan.backend,
+            measure::first_device(&plan.backend)
+        );
+    }
     let mut all = Vec::with_capacity(rounds);
     for round in 1..=rounds {
         let results = compare::compare(&plan, &mut |c| {
@@ -249,7 +273,7 @@ fn profile(args: &Common, infer: bool, backend_name: &str) -> Result<()> {
         let config = convzoo_models::ModelConfig::from_name(&args.model)?;
         let info = config.info();
         let bs = args.batch_size.unwrap_or(info.bench_batch);
-        let device = backend::device(backend_name)?;
+        let device = backend::device(measure::first_device(backend_name))?;
         device.seed(0);
         let [c, h, w] = info.input;
         let model = config.init(&device);

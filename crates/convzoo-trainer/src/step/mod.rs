@@ -1,10 +1,12 @@
-//! One training step: forward, cross-entropy, backward and optimiser update. The training
-//! loop, the benchmarks and the tests all take their steps with [`train_step`].
+//! One training step: forward, cross-entropy, backward and optimiser update, on one device
+//! ([`train_step`]) or on several ([`parallel::step`], which the training loop takes).
 
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor};
 use convzoo_models::Model;
+
+pub mod parallel;
 
 /// What one step measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
