@@ -290,25 +290,17 @@ fn run_loop(
                     kept: last_checkpoint,
                 });
             }
-            state.correct += stats.correct;
-            state.loss_sum += stats.loss * len as f64;
-            state.seen += len as u64;
-            state.next_step = step + 1;
-            state.global_step += 1;
-            if c.log_every > 0 && state.global_step.is_multiple_of(c.log_every) {
-                events.scalar("train/loss", state.global_step as u64, stats.loss)?;
-            }
             let secs = before + started.elapsed().as_secs_f64();
-            observer.event(&Event::Step {
-                epoch: epoch + 1,
-                epochs: c.epochs,
-                step: step + 1,
+            count_step(
+                c,
+                &mut state,
+                stats,
+                len,
                 steps,
-                loss: state.loss_sum / state.seen as f64,
-                acc: state.correct as f64 / state.seen as f64,
-                images_per_sec: state.seen as f64 / secs.max(1e-9),
-                epoch_seconds: secs,
-            });
+                secs,
+                &mut events,
+                observer,
+            )?;
             if observer.should_stop() {
                 state.train_seconds = secs;
                 let checkpoint = checkpoint::save(run, &model, &optim, &state)?;
@@ -350,6 +342,40 @@ fn run_loop(
             run: run.into(),
         });
     }
+    Ok(())
+}
+
+/// Adds step `state.next_step` (of `len` images, `steps` in the epoch, `secs` into it) to the
+/// epoch's sums, and reports it to TensorBoard (every `--log-every` steps) and the observer.
+#[allow(clippy::too_many_arguments)]
+fn count_step(
+    c: &TrainConfig,
+    state: &mut LoopState,
+    stats: StepStats,
+    len: usize,
+    steps: usize,
+    secs: f64,
+    events: &mut EventWriter,
+    observer: &mut impl Observer,
+) -> Result<()> {
+    state.correct += stats.correct;
+    state.loss_sum += stats.loss * len as f64;
+    state.seen += len as u64;
+    state.next_step += 1;
+    state.global_step += 1;
+    if c.log_every > 0 && state.global_step.is_multiple_of(c.log_every) {
+        events.scalar("train/loss", state.global_step as u64, stats.loss)?;
+    }
+    observer.event(&Event::Step {
+        epoch: state.epoch + 1,
+        epochs: c.epochs,
+        step: state.next_step,
+        steps,
+        loss: state.loss_sum / state.seen as f64,
+        acc: state.correct as f64 / state.seen as f64,
+        images_per_sec: state.seen as f64 / secs.max(1e-9),
+        epoch_seconds: secs,
+    });
     Ok(())
 }
 
