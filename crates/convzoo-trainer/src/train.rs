@@ -85,7 +85,8 @@ pub fn start_with(
     out: Option<&Path>,
     observer: &mut impl Observer,
 ) -> Result<PathBuf> {
-    // The data first: a dataset that does not load leaves no run directory behind.
+    // The devices and data first: neither failing leaves a run directory behind.
+    Devices::open(&config.device_specs())?;
     let started = Instant::now();
     let data = data::load(&config, config.limit_test, observer)?;
     config.dataset = Some(data.info.clone());
