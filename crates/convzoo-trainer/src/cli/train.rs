@@ -6,7 +6,6 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use convzoo_trainer::config::Overrides;
-use convzoo_trainer::devices::Devices;
 use convzoo_trainer::{Error, Result, UsageError, backend, train};
 
 use super::console::Console;
@@ -49,7 +48,6 @@ fn train(args: TrainArgs, console: &mut Console) -> Result<()> {
     let config = file
         .then(args.overrides)
         .resolve(backend::default_backend())?;
-    Devices::open(&config.device_specs())?;
     train::start_with(config, args.out.as_deref(), console)?;
     Ok(())
 }
