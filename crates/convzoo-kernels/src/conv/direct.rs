@@ -1,5 +1,5 @@
-//! Stride-1 convolutions with few input values per output (LeNet's `1 -> 6` and `6 -> 16`
-//! 5x5 layers), summed tap by tap in registers: no patch matrix, no gemm.
+//! Stride-1 convolutions with few output channels (LeNet's 5x5 layers, DenseNet's 32-channel
+//! 3x3 layers in the forward pass), summed tap by tap in registers: no patch matrix, no gemm.
 //!
 //! As in [`crate::taps`], a sample is copied once, zero-padded, and its output laid on the
 //! padded grid: output pixel `(h, w)` at `p = h W_p + w` reads input `p + i W_p + j` for tap
@@ -22,23 +22,29 @@ const BLOCK_CHANNELS: usize = 6;
 /// accumulators take 12 of AVX2's 16 registers.
 pub(crate) const BLOCK_PIXELS: usize = 16;
 
-/// Input values per output value (`C_in k_h k_w`) up to which [`forward`] takes a layer.
-const MAX_PATCH_ROWS: usize = 160;
+/// Input values per output value (`C_in k_h k_w`) up to which the weight gradient
+/// ([`super::direct_weight_grad`]) takes a layer.
+const MAX_GRAD_PATCH_ROWS: usize = 160;
 
 /// Output channels up to which [`forward`] takes a layer: beyond them im2col's copy is shared by
 /// enough of them to pay for itself.
 const MAX_CHANNELS_OUT: usize = 32;
 
-/// Whether [`forward`] takes the convolution: stride 1, a kernel larger than 1x1, few input
-/// values per output and few output channels, and most of each padded row inside the output.
+/// Whether [`forward`] takes the convolution: stride 1, a kernel larger than 1x1, few output
+/// channels, and most of each padded row inside the output.
 pub fn applies(g: &ConvGeometry) -> bool {
     let ((pl, pr), wo) = (g.padding[1], g.output()[1]);
     let wp = g.input[1] + pl + pr;
     g.stride == [1, 1]
         && g.kernel != [1, 1]
-        && g.patch_rows() <= MAX_PATCH_ROWS
         && g.channels_out <= MAX_CHANNELS_OUT
         && 3 * wp <= 5 * wo
+}
+
+/// Whether [`super::direct_weight_grad`] takes the convolution: one that [`applies`] with few
+/// input values per output.
+pub fn weight_grad_applies(g: &ConvGeometry) -> bool {
+    applies(g) && g.patch_rows() <= MAX_GRAD_PATCH_ROWS
 }
 
 /// Where a sample lies in the padded input and on the output grid.
@@ -102,8 +108,22 @@ pub(crate) fn pad_sample(g: &ConvGeometry, plan: &Plan, x: &[f32], xp: &mut [f32
     }
 }
 
+/// Bytes of padded input that a pass of register blocks along the grid should find in L1: the
+/// rows one block reads are most of those the next block reads.
+const L1_INPUT_BYTES: usize = 16 * 1024;
+
+/// Input channels summed in one pass along the grid, so that the rows a register block reads
+/// (`k_h` rows of `BLOCK_PIXELS + k_w - 1` values per channel, counted in whole cache lines and
+/// one more for alignment) fit in [`L1_INPUT_BYTES`].
+fn channels_per_pass(g: &ConvGeometry) -> usize {
+    const LINE: usize = 64;
+    let row = ((BLOCK_PIXELS + g.kernel[1] - 1) * 4).div_ceil(LINE) + 1;
+    (L1_INPUT_BYTES / (g.kernel[0] * row * LINE)).max(1)
+}
+
 /// The grid of one padded sample `xp`: `out[o][p] = sum_{c, t} w[o][c][t] xp[c][p + shift_t]`
-/// for the `plan.channels_out` channels and `plan.grid` positions, block by block.
+/// for the `plan.channels_out` channels and `plan.grid` positions, block by block, summing
+/// `per_pass` input channels at a time.
 #[inline(always)]
 fn sample_grid<const FUSED: bool>(
     xp: &[f32],
@@ -112,28 +132,37 @@ fn sample_grid<const FUSED: bool>(
     packed: &[f32],
     grid: usize,
     out: &mut [f32],
+    per_pass: usize,
 ) {
     let taps = shifts.len();
     let rows = packed.len() / (out.len() / grid);
     let channels_in = rows / taps;
     for (block, w_block) in packed.chunks_exact(rows * BLOCK_CHANNELS).enumerate() {
         let out_block = &mut out[block * BLOCK_CHANNELS * grid..][..BLOCK_CHANNELS * grid];
-        for p0 in (0..grid).step_by(BLOCK_PIXELS) {
-            let mut acc = [[0.0f32; BLOCK_PIXELS]; BLOCK_CHANNELS];
-            for c in 0..channels_in {
-                let x_c = &xp[c * channel + p0..];
-                let w_c = &w_block[c * taps * BLOCK_CHANNELS..][..taps * BLOCK_CHANNELS];
-                for (&s, w_t) in shifts.iter().zip(w_c.chunks_exact(BLOCK_CHANNELS)) {
-                    let xs: &[f32; BLOCK_PIXELS] = x_c[s..s + BLOCK_PIXELS].try_into().unwrap();
-                    for (acc_k, &w) in acc.iter_mut().zip(w_t) {
-                        for (a, &v) in acc_k.iter_mut().zip(xs) {
-                            *a = crate::runtime::cpu::madd::<FUSED>(w, v, *a);
+        for c0 in (0..channels_in).step_by(per_pass) {
+            let c1 = (c0 + per_pass).min(channels_in);
+            for p0 in (0..grid).step_by(BLOCK_PIXELS) {
+                let mut acc = [[0.0f32; BLOCK_PIXELS]; BLOCK_CHANNELS];
+                if c0 > 0 {
+                    for (k, acc_k) in acc.iter_mut().enumerate() {
+                        acc_k.copy_from_slice(&out_block[k * grid + p0..][..BLOCK_PIXELS]);
+                    }
+                }
+                for c in c0..c1 {
+                    let x_c = &xp[c * channel + p0..];
+                    let w_c = &w_block[c * taps * BLOCK_CHANNELS..][..taps * BLOCK_CHANNELS];
+                    for (&s, w_t) in shifts.iter().zip(w_c.chunks_exact(BLOCK_CHANNELS)) {
+                        let xs: &[f32; BLOCK_PIXELS] = x_c[s..s + BLOCK_PIXELS].try_into().unwrap();
+                        for (acc_k, &w) in acc.iter_mut().zip(w_t) {
+                            for (a, &v) in acc_k.iter_mut().zip(xs) {
+                                *a = crate::runtime::cpu::madd::<FUSED>(w, v, *a);
+                            }
                         }
                     }
                 }
-            }
-            for (k, acc_k) in acc.iter().enumerate() {
-                out_block[k * grid + p0..][..BLOCK_PIXELS].copy_from_slice(acc_k);
+                for (k, acc_k) in acc.iter().enumerate() {
+                    out_block[k * grid + p0..][..BLOCK_PIXELS].copy_from_slice(acc_k);
+                }
             }
         }
     }
@@ -148,6 +177,7 @@ crate::multiversion! {
         packed: &[f32],
         grid: usize,
         out: &mut [f32],
+        per_pass: usize,
     ) = sample_grid::<FUSED>;
 }
 
@@ -171,6 +201,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
                     &packed,
                     plan.grid,
                     &mut out,
+                    channels_per_pass(g),
                 );
                 let y_n = &mut y_task[(n - start) * y_len..][..y_len];
                 for o in 0..g.channels_out {
@@ -198,7 +229,8 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32], epilogue: Epilogue) 
 }
 
 /// The geometries the direct kernels' tests run: LeNet's two layers, output channels not a
-/// multiple of the block, asymmetric padding, a non-square kernel and a single sample.
+/// multiple of the block, asymmetric padding, a non-square kernel, a single sample and a
+/// DenseNet-like layer with many input channels.
 #[cfg(test)]
 pub(crate) fn test_cases() -> Vec<ConvGeometry> {
     // (batch, c_in, c_out, h, w, kernel, padding)
@@ -207,6 +239,7 @@ pub(crate) fn test_cases() -> Vec<ConvGeometry> {
         (3, 6, 16, 14, 14, [5, 5], [(0, 0), (0, 0)]),
         (2, 3, 7, 9, 11, [3, 2], [(0, 2), (1, 0)]),
         (1, 4, 32, 5, 5, [3, 3], [(1, 1), (1, 1)]),
+        (2, 40, 32, 6, 6, [3, 3], [(1, 1), (1, 1)]),
     ]
     .map(|(batch, ci, co, h, w, kernel, padding)| ConvGeometry {
         groups: 1,
@@ -252,7 +285,7 @@ mod tests {
             padding: [(pad, pad); 2],
         };
         assert!(applies(&lenet(1, 28, 2)) && applies(&lenet(6, 14, 0)));
-        assert!(!applies(&lenet(16, 14, 0)), "400 values per output");
+        assert!(applies(&lenet(16, 14, 0)) && !weight_grad_applies(&lenet(16, 14, 0)));
         crate::testing::on_every_path(|| {
             for g in test_cases() {
                 let [ho, wo] = g.output();

@@ -102,7 +102,8 @@ crate::multiversion! {
     ) = sample_weight_grad::<FUSED>;
 }
 
-/// Weight gradient `[C_out, C_in k_h k_w]` of a convolution that [`super::direct::applies`] (as
+/// Weight gradient `[C_out, C_in k_h k_w]` of a convolution that
+/// [`super::direct::weight_grad_applies`] (as
 /// [`crate::conv::weight_grad`]): per-task sums over the grid, then over the tasks.
 pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let plan = Plan::new(g);

@@ -36,10 +36,12 @@ pub enum Algorithm {
     /// Per-sample patch matrices and one gemm (`im2col.rs`): the general case.
     Im2col,
     /// Sums in registers on the zero-padded sample (`direct.rs`, `direct_weight_grad.rs`):
-    /// few input values per output and few output channels (LeNet's 5x5 layers).
+    /// stride 1 and few output channels (LeNet's 5x5 layers, DenseNet's 3x3 layers forward);
+    /// the weight gradient only with few input values per output as well (LeNet's).
     Direct,
     /// A pointwise gemm per kernel tap on one padded copy of the input (`taps.rs`): stride 1,
-    /// few output channels, large planes (DenseNet's 3x3 layers, ResNet-18's first stage).
+    /// few output channels, large planes (DenseNet's 3x3 layers' gradients, ResNet-18's first
+    /// stage).
     Taps,
     /// Winograd's F(2x2, 3x3) (`winograd.rs`): 3x3 stride-1 convolutions with many channels,
     /// in inference only.
@@ -76,9 +78,8 @@ pub fn plan(g: &ConvGeometry, pass: Pass) -> Algorithm {
     }
     match pass {
         Pass::Inference if winograd::applies(g) => Algorithm::Winograd,
-        Pass::Forward | Pass::Inference | Pass::WeightGrad if direct::applies(g) => {
-            Algorithm::Direct
-        }
+        Pass::Forward | Pass::Inference if direct::applies(g) => Algorithm::Direct,
+        Pass::WeightGrad if direct::weight_grad_applies(g) => Algorithm::Direct,
         _ if taps::applies(g) => Algorithm::Taps,
         Pass::InputGrad if transposed::applies(g) => Algorithm::Transposed,
         _ => Algorithm::Im2col,
@@ -147,9 +148,13 @@ mod tests {
     }
 
     #[test]
-    fn few_output_channels_on_large_planes_go_by_taps() {
-        // DenseNet's 3x3 layers: 64+ -> 32 at 24x24; ResNet-18's first stage: 64 -> 64.
-        assert_eq!(passes(&conv(96, 32, 24, 3, 1, 1)), [Taps; 4]);
+    fn few_output_channels_go_direct_forward_and_on_large_planes_by_taps_backward() {
+        // DenseNet's 3x3 layers' gradients (64+ -> 32 at 24x24; their forward passes go direct),
+        // ResNet-18's first stage (64 -> 64).
+        assert_eq!(
+            passes(&conv(96, 32, 24, 3, 1, 1)),
+            [Direct, Direct, Taps, Taps]
+        );
         assert_eq!(passes(&conv(64, 64, 24, 3, 1, 1)), [Taps; 4]);
     }
 
@@ -161,7 +166,7 @@ mod tests {
             [Im2col, Winograd, Im2col, Im2col]
         );
         // Too few output channels (DenseNet's 32): no Winograd.
-        assert_eq!(plan(&conv(128, 32, 24, 3, 1, 1), Pass::Inference), Taps);
+        assert_eq!(plan(&conv(128, 32, 24, 3, 1, 1), Pass::Inference), Direct);
         // Outputs under 6x6 waste their tiles.
         assert_eq!(plan(&conv(256, 256, 4, 3, 1, 1), Pass::Inference), Im2col);
     }

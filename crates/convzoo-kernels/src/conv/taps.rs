@@ -7,7 +7,7 @@
 //! output are never read back (forward) or hold zeros (gradients), and samples sit one after
 //! another on the grid, so that several small ones share each gemm. The input is copied once
 //! instead of `k_h k_w` times, and where `C_out` is small the gemm reads it in place
-//! without packing it (DenseNet's 32-channel 3x3 convolutions).
+//! without packing it (the gradients of DenseNet's 32-channel 3x3 convolutions).
 
 use std::mem::MaybeUninit;
 
