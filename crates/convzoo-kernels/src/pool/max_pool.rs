@@ -50,50 +50,159 @@ fn running_max(v: f32, d: f32) -> f32 {
     nan_max(v, d) + 0.0
 }
 
-/// One plane's window maxima, separably: each input row's maxima over the window's columns
-/// into `rows` (`[H, W_out]`), then the maxima of those over the window's rows.
+/// The maximum of `values` as [`running_max`] folds it (minus infinity if empty).
 #[inline(always)]
-fn pool_plane(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f32]) {
-    let [h, w] = g.input;
-    let [ho, wo] = g.output();
-    let (kw, sw, pw) = (g.kernel[1], g.stride[1], g.padding[1]);
-    for ih in 0..h {
-        let src = &input[ih * w..(ih + 1) * w];
-        let dst = &mut rows[ih * wo..(ih + 1) * wo];
-        dst.fill(f32::NEG_INFINITY);
-        for j in 0..kw {
-            let (lo, hi) = crate::runtime::rows::valid_columns(wo, w, sw, j, pw);
-            if lo == hi {
-                continue;
-            }
-            let first = lo * sw + j - pw;
-            if sw == 1 {
-                for (d, &v) in dst[lo..hi].iter_mut().zip(&src[first..]) {
-                    *d = running_max(v, *d);
-                }
-            } else {
-                for (d, &v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(sw)) {
-                    *d = running_max(v, *d);
-                }
+fn fold_max<'a>(values: impl Iterator<Item = &'a f32>) -> f32 {
+    values.fold(f32::NEG_INFINITY, |m, &v| running_max(v, m))
+}
+
+/// Column maxima of whole rows laid end to end: `dst[r][o]` is the maximum of `src[r][o s + j -
+/// p]` over the window's columns `j` inside the row (`src` rows of `W`, `dst` rows of `W_out`).
+///
+/// Where `W = s W_out` (a padded 3x3 window at stride 1 or 2 on an even width), output `q` of the
+/// flattened rows reads input `q s + j - p` for every row alike: one long pass per column of the
+/// window over all rows, then the first and last columns of each row, whose windows a long pass
+/// lets cross into the neighbouring rows, recomputed clipped. Otherwise row by row.
+#[inline(always)]
+fn column_maxima(g: &MaxPoolGeometry, src: &[f32], dst: &mut [f32]) {
+    let (w, wo) = (g.input[1], g.output()[1]);
+    let (k, s, p) = (g.kernel[1], g.stride[1], g.padding[1]);
+    let clipped = |src_r: &[f32], o: usize| {
+        let (lo, hi) = g.window(1, o);
+        fold_max(src_r[lo..hi].iter())
+    };
+    if w != s * wo {
+        for (src_r, dst_r) in src.chunks_exact(w).zip(dst.chunks_exact_mut(wo)) {
+            for (o, d) in dst_r.iter_mut().enumerate() {
+                *d = clipped(src_r, o);
             }
         }
+        return;
     }
-    for oh in 0..ho {
-        let dst = &mut out[oh * wo..(oh + 1) * wo];
-        dst.fill(f32::NEG_INFINITY);
-        let (lo, hi) = g.window(0, oh);
-        for ih in lo..hi {
-            for (d, &v) in dst.iter_mut().zip(&rows[ih * wo..(ih + 1) * wo]) {
-                *d = running_max(v, *d);
+    match s {
+        1 => columns_flat::<1>(src, dst, k, p),
+        2 => columns_flat::<2>(src, dst, k, p),
+        _ => columns_flat_any(src, dst, k, s, p),
+    }
+    let left = p.div_ceil(s).min(wo);
+    let right = (w + p + 1).saturating_sub(k).div_ceil(s).clamp(left, wo);
+    if left > 0 || right < wo {
+        for (src_r, dst_r) in src.chunks_exact(w).zip(dst.chunks_exact_mut(wo)) {
+            for o in (0..left).chain(right..wo) {
+                dst_r[o] = clipped(src_r, o);
             }
         }
     }
 }
 
-crate::multiversion! {
-    /// [`pool_plane`] for the CPU's path.
-    fn pool_plane_isa(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f32]) = pool_plane;
+/// `dst[q] = max_j src[q S + j - p]` over the taps `j < k` whose index is inside `src`
+/// (`src.len() = S dst.len()`): the centre tap first, then one pass per other tap.
+#[inline(always)]
+fn columns_flat<const S: usize>(src: &[f32], dst: &mut [f32], k: usize, p: usize) {
+    for (d, c) in dst.iter_mut().zip(src.chunks_exact(S)) {
+        *d = c[0] + 0.0;
+    }
+    for j in (0..k).filter(|&j| j != p) {
+        if j > p {
+            let off = j - p;
+            let n = (src.len() - off.min(src.len())).div_ceil(S).min(dst.len());
+            let full = (src.len() - off.min(src.len())) / S;
+            for (d, c) in dst
+                .iter_mut()
+                .zip(src[off.min(src.len())..].chunks_exact(S))
+            {
+                *d = running_max(c[0], *d);
+            }
+            for q in full..n {
+                dst[q] = running_max(src[q * S + off], dst[q]);
+            }
+        } else {
+            let q0 = (p - j).div_ceil(S).min(dst.len());
+            let from = (q0 * S + j).saturating_sub(p);
+            for (d, c) in dst[q0..].iter_mut().zip(src[from..].chunks_exact(S)) {
+                *d = running_max(c[0], *d);
+            }
+        }
+    }
 }
+
+/// [`columns_flat`] for a stride known only at run time.
+#[inline(always)]
+fn columns_flat_any(src: &[f32], dst: &mut [f32], k: usize, s: usize, p: usize) {
+    for (q, d) in dst.iter_mut().enumerate() {
+        let (lo, hi) = ((q * s).saturating_sub(p), (q * s + k - p).min(src.len()));
+        *d = fold_max(src[lo..hi].iter());
+    }
+}
+
+/// Row maxima of whole planes laid end to end: `out[n][o]` (a row of `W_out` values) is the
+/// maximum of `rows[n][o s + i - p]` over the window's rows `i` inside plane `n`. At stride 1 on
+/// planes as tall as their output, one long pass per row of the window over all planes, then the
+/// first and last rows of each plane recomputed clipped; otherwise output row by output row.
+#[inline(always)]
+fn row_maxima(g: &MaxPoolGeometry, rows: &[f32], out: &mut [f32]) {
+    let (h, [ho, wo]) = (g.input[0], g.output());
+    let (k, s, p) = (g.kernel[0], g.stride[0], g.padding[0]);
+    let clipped = |plane: &[f32], oh: usize, dst: &mut [f32]| {
+        dst.fill(f32::NEG_INFINITY);
+        let (lo, hi) = g.window(0, oh);
+        for ih in lo..hi {
+            for (d, &v) in dst.iter_mut().zip(&plane[ih * wo..(ih + 1) * wo]) {
+                *d = running_max(v, *d);
+            }
+        }
+    };
+    let planes = rows.chunks_exact(h * wo).zip(out.chunks_exact_mut(ho * wo));
+    if s != 1 || h != ho {
+        for (plane, out_n) in planes {
+            for (oh, dst) in out_n.chunks_exact_mut(wo).enumerate() {
+                clipped(plane, oh, dst);
+            }
+        }
+        return;
+    }
+    for (d, &v) in out.iter_mut().zip(rows) {
+        *d = v + 0.0;
+    }
+    for i in (0..k).filter(|&i| i != p) {
+        let len = out.len();
+        if i > p {
+            let off = ((i - p) * wo).min(len);
+            for (d, &v) in out[..len - off].iter_mut().zip(&rows[off..]) {
+                *d = running_max(v, *d);
+            }
+        } else {
+            let off = ((p - i) * wo).min(len);
+            for (d, &v) in out[off..].iter_mut().zip(&rows[..len - off]) {
+                *d = running_max(v, *d);
+            }
+        }
+    }
+    let bottom = (h + p + 1).saturating_sub(k).max(p.min(ho));
+    for (plane, out_n) in rows.chunks_exact(h * wo).zip(out.chunks_exact_mut(ho * wo)) {
+        for oh in (0..p.min(ho)).chain(bottom.min(ho)..ho) {
+            clipped(plane, oh, &mut out_n[oh * wo..(oh + 1) * wo]);
+        }
+    }
+}
+
+/// Window maxima of whole planes (`input` and `out` hold the same number), separably: column
+/// maxima into `rows` (`[planes, H, W_out]`), then the maxima of those over the window's rows.
+#[inline(always)]
+fn pool_planes(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f32]) {
+    let rows = &mut rows[..input.len() / g.input[1] * g.output()[1]];
+    column_maxima(g, input, rows);
+    row_maxima(g, rows, out);
+}
+
+crate::multiversion! {
+    /// [`pool_planes`] for the CPU's path.
+    fn pool_planes_isa(g: &MaxPoolGeometry, input: &[f32], out: &mut [f32], rows: &mut [f32]) = pool_planes;
+}
+
+/// Input values of the planes [`pool_planes`] takes at once: they, and their column maxima,
+/// stay in the L2 cache between the two passes.
+const BLOCK_VALUES: usize = 32 * 1024;
 
 /// The maximum of each window (NaN wins, as in PyTorch); with `indices`, also where it is
 /// (`h * W + w` within its plane, the first of equal maxima).
@@ -113,10 +222,14 @@ pub fn max_pool_forward(g: &MaxPoolGeometry, x: &[f32], indices: Option<&mut [u3
     let tasks = y
         .par_chunks_mut(task * ho * wo)
         .zip(x.par_chunks(task * h * w));
+    let block = (BLOCK_VALUES / (h * w).max(1)).clamp(1, task);
     tasks.for_each(|(out, input)| {
-        let mut rows = vec![0.0f32; h * wo];
-        for (out, input) in out.chunks_mut(ho * wo).zip(input.chunks(h * w)) {
-            pool_plane_isa(g, input, out, &mut rows);
+        let mut rows = vec![0.0f32; block * h * wo];
+        for (out, input) in out
+            .chunks_mut(block * ho * wo)
+            .zip(input.chunks(block * h * w))
+        {
+            pool_planes_isa(g, input, out, &mut rows);
         }
     });
     y
@@ -135,4 +248,88 @@ pub fn max_pool_backward(g: &MaxPoolGeometry, indices: &[u32], dy: &[f32]) -> Ve
             }
         });
     dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each window's maximum by its definition: NaN if the window holds one.
+    fn naive(g: &MaxPoolGeometry, x: &[f32]) -> Vec<f32> {
+        let ([h, w], [ho, wo]) = (g.input, g.output());
+        let mut y = Vec::new();
+        for plane in x.chunks(h * w) {
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let mut window = Vec::new();
+                    for i in 0..g.kernel[0] {
+                        for j in 0..g.kernel[1] {
+                            let ih = (oh * g.stride[0] + i) as isize - g.padding[0] as isize;
+                            let iw = (ow * g.stride[1] + j) as isize - g.padding[1] as isize;
+                            if (0..h as isize).contains(&ih) && (0..w as isize).contains(&iw) {
+                                window.push(plane[ih as usize * w + iw as usize]);
+                            }
+                        }
+                    }
+                    y.push(if window.iter().any(|v| v.is_nan()) {
+                        f32::NAN
+                    } else {
+                        window.into_iter().fold(f32::NEG_INFINITY, f32::max)
+                    });
+                }
+            }
+        }
+        y
+    }
+
+    /// Against the definition on the flattened passes (padded windows at stride 1 and 2 on even
+    /// sizes, planes of 2x2 to 48x48, many planes a task) and the row-by-row ones (odd sizes,
+    /// unpadded, stride 3, non-square), with NaNs, minus infinities and ties, on every path.
+    #[test]
+    fn matches_the_definition_on_every_path() {
+        // (kernel, stride, padding, input)
+        let shapes = [
+            ([3, 3], [1, 1], [1, 1], [6, 6]),
+            ([3, 3], [1, 1], [1, 1], [3, 3]),
+            ([3, 3], [1, 1], [1, 1], [1, 1]),
+            ([5, 5], [1, 1], [2, 2], [7, 4]),
+            ([3, 3], [2, 2], [1, 1], [48, 48]),
+            ([3, 3], [2, 2], [1, 1], [6, 6]),
+            ([3, 3], [2, 2], [1, 1], [2, 2]),
+            ([2, 2], [2, 2], [0, 0], [8, 8]),
+            ([3, 3], [2, 2], [0, 0], [13, 13]),
+            ([3, 3], [2, 2], [1, 1], [9, 7]),
+            ([3, 3], [3, 3], [1, 1], [9, 12]),
+            ([3, 2], [2, 1], [1, 1], [10, 7]),
+            ([1, 3], [1, 1], [0, 1], [5, 6]),
+        ];
+        crate::testing::on_every_path(|| {
+            for (kernel, stride, padding, input) in shapes {
+                let g = MaxPoolGeometry {
+                    planes: 37,
+                    input,
+                    kernel,
+                    stride,
+                    padding,
+                };
+                let len = g.planes * input[0] * input[1];
+                let x: Vec<f32> = (0..len)
+                    .map(|i| match (i * 7919) % 97 {
+                        0 => f32::NAN,
+                        1 | 2 => f32::NEG_INFINITY,
+                        r => ((r * 31) % 11) as f32 - 5.0,
+                    })
+                    .collect();
+                let y = max_pool_forward(&g, &x, None);
+                let y_ref = naive(&g, &x);
+                assert_eq!(y.len(), y_ref.len(), "{g:?}");
+                for (at, (&a, &b)) in y.iter().zip(&y_ref).enumerate() {
+                    assert!(
+                        a == b || (a.is_nan() && b.is_nan()),
+                        "{g:?} at {at}: {a} != {b}"
+                    );
+                }
+            }
+        });
+    }
 }
