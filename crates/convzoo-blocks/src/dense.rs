@@ -85,11 +85,57 @@ impl DenseBlock {
 
     /// [`forward`](Self::forward), counting multiply-adds into `probe`.
     pub fn forward_probed(&self, x: Tensor<4>, probe: &mut Probe) -> Tensor<4> {
+        #[cfg(feature = "flex-kernels")]
+        if !probe.is_on()
+            && crate::flex::fusing(&x)
+            && let Some(units) = self.units()
+        {
+            return forward_parts(&units, x);
+        }
         self.net.layers.iter().fold(x, |x, unit| {
             let y = unit.forward_maps(x.clone(), probe);
             cat_channels(x, y)
         })
     }
+
+    /// Each unit's batch norm and convolution, where every unit is `bn_relu_conv`'s and its
+    /// parameters are on flex without autodiff.
+    #[cfg(feature = "flex-kernels")]
+    fn units(&self) -> Option<Vec<(&AnyBatchNorm, &burn::nn::conv::Conv2d)>> {
+        self.net.layers.iter().map(unit).collect()
+    }
+}
+
+/// A unit's batch norm and convolution, if it is `bn_relu_conv`'s with its parameters on flex
+/// without autodiff.
+#[cfg(feature = "flex-kernels")]
+fn unit(layer: &crate::layer::Layer) -> Option<(&AnyBatchNorm, &burn::nn::conv::Conv2d)> {
+    use crate::layer::Layer;
+    match layer {
+        Layer::Seq(seq) => match seq.layers.as_slice() {
+            [Layer::BatchNorm(bn), Layer::Relu(_), Layer::Conv(conv)] if bn.on_plain_flex() => {
+                Some((bn, conv))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The block in inference on flex without concatenating each unit's input: a unit's batch norm
+/// and ReLU read the block's input and the earlier units' outputs where they lie (one pass that
+/// writes the convolution's input), and the block's output is concatenated once, at the end.
+#[cfg(feature = "flex-kernels")]
+fn forward_parts(units: &[(&AnyBatchNorm, &burn::nn::conv::Conv2d)], x: Tensor<4>) -> Tensor<4> {
+    use crate::conv::{Activation, fused};
+    let device = x.device();
+    let mut parts = vec![x];
+    for (bn, conv) in units {
+        let [scale, shift] = bn.inference_affine(&device);
+        let z = crate::flex::channel_affine_cat(parts.clone(), scale, shift, true);
+        parts.push(fused(conv, None, None, Activation::Identity, z));
+    }
+    crate::flex::cat_channels_all(parts)
 }
 
 /// `x` and `y` concatenated along the channels: samples copied in parallel on flex with the
@@ -160,6 +206,24 @@ mod tests {
             .init(&device)
             .forward(Tensor::zeros([4, 3, 8, 8], &device));
         assert_eq!(y.dims(), [4, 23, 8, 8]);
+    }
+
+    /// In inference on flex (each unit's input read where its parts lie, with the flex
+    /// kernels) as with a probe on (the units' inputs concatenated one by one).
+    #[test]
+    fn inference_without_the_concatenations_gives_the_same_values() {
+        let device = Device::flex();
+        let block = DenseBlockConfig::new(3, 4, 5).init(&device);
+        let x = Tensor::<4>::random(
+            [2, 4, 6, 6],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let fast = block.forward(x.clone());
+        let plain = block.forward_probed(x, &mut Probe::on());
+        assert_eq!(fast.dims(), [2, 19, 6, 6]);
+        let (fast, plain) = (crate::testing::values(fast), crate::testing::values(plain));
+        crate::testing::assert_close("dense block", &fast, &plain, 1e-5);
     }
 
     #[test]

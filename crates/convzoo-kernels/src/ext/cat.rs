@@ -1,5 +1,5 @@
-//! [`cat_channels`]: feature maps concatenated along the channel axis (DenseNet's blocks) on
-//! flex, in inference, by [`crate::elementwise::cat`].
+//! [`cat_channels`] and [`cat_channels_all`]: feature maps concatenated along the channel axis
+//! (DenseNet's blocks) on flex, in inference, by [`crate::elementwise::cat`].
 //!
 //! Flex's `cat` copies on one thread; here each sample's channel blocks are copied by the rayon
 //! pool. Training keeps Burn's `cat`: its gradient is a lazy slice of the output's, which
@@ -24,48 +24,59 @@ fn per_sample(shape: &Shape) -> usize {
     shape.as_slice()[1..].iter().product()
 }
 
-fn forward(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
-    let (a, b) = (a.to_contiguous(), b.to_contiguous());
-    let (sa, sb) = (a.shape(), b.shape());
-    let dims = sa.as_slice();
+fn forward(parts: &[FlexTensor]) -> FlexTensor {
+    let parts: Vec<FlexTensor> = parts.iter().map(|p| p.to_contiguous()).collect();
+    let shapes: Vec<Shape> = parts.iter().map(|p| p.shape()).collect();
+    let dims = shapes[0].as_slice();
     assert!(
         dims.len() >= 2
-            && dims.len() == sb.num_dims()
-            && dims[0] == sb[0]
-            && dims[2..] == sb.as_slice()[2..],
-        "cat along channels of {:?} and {:?}",
-        dims,
-        sb.as_slice()
+            && shapes.iter().all(|s| s.num_dims() == dims.len()
+                && s[0] == dims[0]
+                && s.as_slice()[2..] == dims[2..]),
+        "cat along channels of {:?}",
+        shapes
+            .iter()
+            .map(|s| s.as_slice().to_vec())
+            .collect::<Vec<_>>()
     );
     let mut out = dims.to_vec();
-    out[1] += sb[1];
-    let values = cat_values(
-        &[a.storage(), b.storage()],
-        &[per_sample(&sa), per_sample(&sb)],
-        dims[0],
-    );
-    flex_tensor(values, Shape::from(out))
+    out[1] = shapes.iter().map(|s| s[1]).sum();
+    let values: Vec<&[f32]> = parts.iter().map(|p| p.storage()).collect();
+    let lens: Vec<usize> = shapes.iter().map(per_sample).collect();
+    flex_tensor(cat_values(&values, &lens, dims[0]), Shape::from(out))
 }
 
 impl FlexCat for Flex {
     fn cat_channels_pair(a: FlexTensor, b: FlexTensor) -> FlexTensor {
-        forward(&a, &b)
+        forward(&[a, b])
     }
+}
+
+/// Whether [`FlexCat`] takes `t`: `f32` on flex without autodiff.
+fn on_plain_flex<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && !t.device().is_autodiff() && on_flex(&t.device())
 }
 
 /// `a` and `b` (`[N, C_i, ...]`) concatenated along the channel axis: by [`FlexCat`] on flex
 /// without autodiff (`f32`), Burn's `Tensor::cat` otherwise.
 pub fn cat_channels<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
-    let flex = |t: &Tensor<D>| {
-        t.dtype() == DType::F32 && !t.device().is_autodiff() && on_flex(&t.device())
-    };
-    if D < 2 || !(flex(&a) && flex(&b)) {
+    if D < 2 || !(on_plain_flex(&a) && on_plain_flex(&b)) {
         return Tensor::cat(vec![a, b], 1);
     }
     Tensor::from_dispatch(<Dispatch as FlexCat>::cat_channels_pair(
         a.into_dispatch(),
         b.into_dispatch(),
     ))
+}
+
+/// `parts` (`[N, C_i, ...]`) concatenated along the channel axis in one copy: by [`FlexCat`] on
+/// flex without autodiff (`f32`), Burn's `Tensor::cat` otherwise.
+pub fn cat_channels_all<const D: usize>(parts: Vec<Tensor<D>>) -> Tensor<D> {
+    if D < 2 || parts.is_empty() || !parts.iter().all(on_plain_flex) {
+        return Tensor::cat(parts, 1);
+    }
+    let parts: Vec<FlexTensor> = parts.into_iter().map(super::flex_primitive).collect();
+    super::from_flex(forward(&parts))
 }
 
 #[cfg(test)]

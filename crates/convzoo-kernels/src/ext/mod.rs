@@ -3,6 +3,7 @@
 //! kernels do not apply (another backend, another dtype, an unsupported option, or the kernels
 //! switched off by [`set_enabled`] or `CONVZOO_FLEX_KERNELS=0`).
 
+mod affine_cat;
 mod avg_pool;
 mod batch_norm;
 mod batch_norm_autodiff;
@@ -14,9 +15,10 @@ mod relu;
 mod sigmoid;
 mod unary;
 
+pub use affine_cat::channel_affine_cat;
 pub use avg_pool::{FlexAvgPool, avg_pool2d};
 pub use batch_norm::{FlexBatchNorm, batch_norm_train, batch_norm_train_residual};
-pub use cat::{FlexCat, cat_channels};
+pub use cat::{FlexCat, cat_channels, cat_channels_all};
 pub use conv::{FlexConv, conv2d};
 pub use infer::{FlexInfer, channel_affine, conv2d_fused, fusing};
 pub use max_pool::{FlexMaxPool, max_pool2d};
@@ -25,7 +27,9 @@ pub use sigmoid::{FlexSigmoid, sigmoid, sigmoid_applies};
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Dispatch, DispatchDevice};
+use burn::backend::{
+    BackendTensor, Dispatch, DispatchDevice, DispatchKindConversion, DispatchTensor, Flex,
+};
 use burn::tensor::{DType, Device, Shape, Tensor, TensorData};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -68,6 +72,22 @@ fn on_flex(device: &Device) -> bool {
         #[allow(unreachable_patterns)]
         _ => false,
     }
+}
+
+/// The flex primitive of `t`, an `f32` tensor on flex without autodiff (the caller checked): for
+/// the operations on a list of tensors, whose `Vec` arguments the `backend_extension` macro does
+/// not convert to flex's.
+fn flex_primitive<const D: usize>(t: Tensor<D>) -> FlexTensor {
+    <DispatchTensor as DispatchKindConversion<Flex>>::try_into_backend(t.into_dispatch())
+        .unwrap_or_else(|e| panic!("a plain flex tensor was checked for: {e}"))
+        .float()
+}
+
+/// A tensor of the flex primitive `t` (the inverse of [`flex_primitive`]).
+fn from_flex<const D: usize>(t: FlexTensor) -> Tensor<D> {
+    Tensor::from_dispatch(
+        <DispatchTensor as DispatchKindConversion<Flex>>::from_backend(BackendTensor::Float(t)),
+    )
 }
 
 /// Whether the kernels apply to `x`: `f32`, on flex (with or without autodiff), [`enabled`].
