@@ -59,71 +59,76 @@ fn fold_max<'a>(values: impl Iterator<Item = &'a f32>) -> f32 {
 /// Column maxima of whole rows laid end to end: `dst[r][o]` is the maximum of `src[r][o s + j -
 /// p]` over the window's columns `j` inside the row (`src` rows of `W`, `dst` rows of `W_out`).
 ///
-/// Where `W = s W_out` (a padded 3x3 window at stride 1 or 2 on an even width), output `q` of the
-/// flattened rows reads input `q s + j - p` for every row alike: one long pass per column of the
-/// window over all rows, then the first and last columns of each row, whose windows a long pass
-/// lets cross into the neighbouring rows, recomputed clipped. Otherwise row by row.
+/// Output `q` of a row reads input `q s + j - p`: one pass per column of the window. Where `W =
+/// s W_out` (a padded 3x3 window at stride 1 or 2 on an even width) the passes run over all rows
+/// at once, and the first and last columns of each row, whose windows such passes let cross into
+/// the neighbouring rows, are recomputed clipped after.
 #[inline(always)]
 fn column_maxima(g: &MaxPoolGeometry, src: &[f32], dst: &mut [f32]) {
     let (w, wo) = (g.input[1], g.output()[1]);
     let (k, s, p) = (g.kernel[1], g.stride[1], g.padding[1]);
-    let clipped = |src_r: &[f32], o: usize| {
-        let (lo, hi) = g.window(1, o);
-        fold_max(src_r[lo..hi].iter())
+    let (src_run, dst_run) = if w == s * wo {
+        (src.len(), dst.len())
+    } else {
+        (w, wo)
     };
-    if w != s * wo {
-        for (src_r, dst_r) in src.chunks_exact(w).zip(dst.chunks_exact_mut(wo)) {
-            for (o, d) in dst_r.iter_mut().enumerate() {
-                *d = clipped(src_r, o);
-            }
+    for (src_r, dst_r) in src.chunks_exact(src_run).zip(dst.chunks_exact_mut(dst_run)) {
+        match s {
+            1 => columns_flat::<1>(src_r, dst_r, k, p),
+            2 => columns_flat::<2>(src_r, dst_r, k, p),
+            _ => columns_flat_any(src_r, dst_r, k, s, p),
         }
-        return;
-    }
-    match s {
-        1 => columns_flat::<1>(src, dst, k, p),
-        2 => columns_flat::<2>(src, dst, k, p),
-        _ => columns_flat_any(src, dst, k, s, p),
     }
     let left = p.div_ceil(s).min(wo);
     let right = (w + p + 1).saturating_sub(k).div_ceil(s).clamp(left, wo);
-    if left > 0 || right < wo {
+    if src_run > w && (left > 0 || right < wo) {
         for (src_r, dst_r) in src.chunks_exact(w).zip(dst.chunks_exact_mut(wo)) {
             for o in (0..left).chain(right..wo) {
-                dst_r[o] = clipped(src_r, o);
+                let (lo, hi) = g.window(1, o);
+                dst_r[o] = fold_max(src_r[lo..hi].iter());
             }
         }
     }
 }
 
-/// `dst[q] = max_j src[q S + j - p]` over the taps `j < k` whose index is inside `src`
-/// (`src.len() = S dst.len()`): the centre tap first, then one pass per other tap.
+/// `dst[q] = max_j src[q S + j - p]` over the taps `j < k` whose index is inside `src`: the
+/// centre tap first (minus infinity where it is outside), then one pass per other tap.
 #[inline(always)]
 fn columns_flat<const S: usize>(src: &[f32], dst: &mut [f32], k: usize, p: usize) {
-    for (d, c) in dst.iter_mut().zip(src.chunks_exact(S)) {
-        *d = c[0] + 0.0;
-    }
+    let (lo, hi) = tap_pass::<S, true>(src, dst, p, p);
+    dst[..lo].fill(f32::NEG_INFINITY);
+    dst[hi..].fill(f32::NEG_INFINITY);
     for j in (0..k).filter(|&j| j != p) {
-        if j > p {
-            let off = j - p;
-            let n = (src.len() - off.min(src.len())).div_ceil(S).min(dst.len());
-            let full = (src.len() - off.min(src.len())) / S;
-            for (d, c) in dst
-                .iter_mut()
-                .zip(src[off.min(src.len())..].chunks_exact(S))
-            {
-                *d = running_max(c[0], *d);
-            }
-            for q in full..n {
-                dst[q] = running_max(src[q * S + off], dst[q]);
-            }
-        } else {
-            let q0 = (p - j).div_ceil(S).min(dst.len());
-            let from = (q0 * S + j).saturating_sub(p);
-            for (d, c) in dst[q0..].iter_mut().zip(src[from..].chunks_exact(S)) {
-                *d = running_max(c[0], *d);
-            }
-        }
+        tap_pass::<S, false>(src, dst, j, p);
     }
+}
+
+/// Tap `j`'s pass of [`columns_flat`]: `dst[q]` becomes `src[q S + j - p]` (`FIRST`) or the
+/// larger of the two, for the outputs `lo..hi` whose index is inside `src`, which it returns.
+/// Whole chunks of `S` values in one loop that vectorises, the last few outputs one by one.
+#[inline(always)]
+fn tap_pass<const S: usize, const FIRST: bool>(
+    src: &[f32],
+    dst: &mut [f32],
+    j: usize,
+    p: usize,
+) -> (usize, usize) {
+    let lo = p.saturating_sub(j).div_ceil(S).min(dst.len());
+    let hi = (src.len() + p)
+        .saturating_sub(j)
+        .div_ceil(S)
+        .clamp(lo, dst.len());
+    let take = |v: f32, d: f32| if FIRST { v + 0.0 } else { running_max(v, d) };
+    let start = (lo * S + j).saturating_sub(p).min(src.len());
+    let mut done = lo;
+    for (d, c) in dst[lo..hi].iter_mut().zip(src[start..].chunks_exact(S)) {
+        *d = take(c[0], *d);
+        done += 1;
+    }
+    for q in done..hi {
+        dst[q] = take(src[q * S + j - p], dst[q]);
+    }
+    (lo, hi)
 }
 
 /// [`columns_flat`] for a stride known only at run time.
@@ -283,8 +288,8 @@ mod tests {
     }
 
     /// Against the definition on the flattened passes (padded windows at stride 1 and 2 on even
-    /// sizes, planes of 2x2 to 48x48, many planes a task) and the row-by-row ones (odd sizes,
-    /// unpadded, stride 3, non-square), with NaNs, minus infinities and ties, on every path.
+    /// sizes, planes of 1x1 to 48x48, many planes a task) and the row-by-row ones (odd sizes,
+    /// unpadded, stride 3, non-square, a 2x2 window padded by 1), with NaNs, minus infinities and ties, on every path.
     #[test]
     fn matches_the_definition_on_every_path() {
         // (kernel, stride, padding, input)
@@ -302,6 +307,9 @@ mod tests {
             ([3, 3], [3, 3], [1, 1], [9, 12]),
             ([3, 2], [2, 1], [1, 1], [10, 7]),
             ([1, 3], [1, 1], [0, 1], [5, 6]),
+            ([2, 2], [2, 2], [1, 1], [7, 7]),
+            ([3, 3], [2, 2], [0, 0], [54, 54]),
+            ([3, 3], [2, 2], [1, 1], [1, 1]),
         ];
         crate::testing::on_every_path(|| {
             for (kernel, stride, padding, input) in shapes {
