@@ -210,6 +210,7 @@ mod tests {
 
     /// In inference on flex (each unit's input read where its parts lie, with the flex
     /// kernels) as with a probe on (the units' inputs concatenated one by one).
+    #[cfg(feature = "flex-kernels")]
     #[test]
     fn inference_without_the_concatenations_gives_the_same_values() {
         let device = Device::flex();

@@ -8,7 +8,7 @@ use burn::backend::TensorMetadata;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{Shape, Tensor};
 
-/// [`FlexInfer::channel_affine`] of `parts` concatenated along axis 1, each part read where it
+/// [`super::FlexInfer::channel_affine`] of `parts` concatenated along axis 1, each part read where it
 /// lies.
 fn affine_cat(
     parts: Vec<FlexTensor>,

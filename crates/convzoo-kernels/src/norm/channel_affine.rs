@@ -31,7 +31,7 @@ pub fn channel_affine_parts(
     let total: usize = channels.iter().sum();
     assert!(parts.len() == channels.len() && scale.len() == total && shift.len() == total);
     assert!(rest > 0 && total > 0, "channel affine of no values");
-    let batch = parts[0].len() / (channels[0] * rest).max(1);
+    let batch = parts.iter().map(|p| p.len()).sum::<usize>() / (total * rest);
     assert!(
         parts
             .iter()

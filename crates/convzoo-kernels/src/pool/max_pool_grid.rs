@@ -215,39 +215,55 @@ mod tests {
     }
 
     /// Maxima and their places against [`naive`] on inputs full of ties (small integers),
-    /// minus infinities (a whole plane of them) and NaNs, on every path.
+    /// minus infinities (whole planes of them) and NaNs, on every path; the inference pass's
+    /// maxima against the same.
     #[test]
     fn ties_go_to_the_first_and_nans_win() {
         crate::testing::on_every_path(|| {
+            // GoogLeNet's and DenseNet's padded windows at stride 1 and 2 on even sizes (the
+            // inference pass's flattened passes, planes of 1x1 to 48x48), and odd sizes, unpadded
+            // windows, stride 3, non-square windows and a 2x2 window padded by 1 (row by row).
             let shapes = [
                 ([3, 3], [1, 1], [1, 1], [6, 6]),
-                ([3, 3], [2, 2], [1, 1], [9, 8]),
-                ([3, 3], [2, 2], [0, 0], [13, 13]),
-                ([2, 2], [2, 2], [0, 0], [8, 8]),
-                ([3, 2], [2, 1], [1, 1], [10, 7]),
                 ([3, 3], [1, 1], [1, 1], [3, 3]),
+                ([3, 3], [1, 1], [1, 1], [1, 1]),
+                ([5, 5], [1, 1], [2, 2], [7, 4]),
+                ([3, 3], [2, 2], [1, 1], [48, 48]),
                 ([3, 3], [2, 2], [1, 1], [24, 24]),
+                ([3, 3], [2, 2], [1, 1], [6, 6]),
+                ([3, 3], [2, 2], [1, 1], [2, 2]),
+                ([3, 3], [2, 2], [1, 1], [1, 1]),
+                ([3, 3], [2, 2], [1, 1], [9, 8]),
+                ([3, 3], [2, 2], [1, 1], [9, 7]),
+                ([3, 3], [2, 2], [0, 0], [13, 13]),
+                ([3, 3], [2, 2], [0, 0], [54, 54]),
+                ([2, 2], [2, 2], [0, 0], [8, 8]),
+                ([2, 2], [2, 2], [1, 1], [7, 7]),
+                ([3, 3], [3, 3], [1, 1], [9, 12]),
+                ([3, 2], [2, 1], [1, 1], [10, 7]),
+                ([1, 3], [1, 1], [0, 1], [5, 6]),
             ];
             for (kernel, stride, padding, input) in shapes {
+                // Enough planes that a task of the inference pass takes several at once.
                 let g = MaxPoolGeometry {
-                    planes: 3,
+                    planes: 37,
                     input,
                     kernel,
                     stride,
                     padding,
                 };
-                let len = 3 * input[0] * input[1];
+                let len = g.planes * input[0] * input[1];
                 let mixed = (0..len).map(|i| match (i * 7919) % 23 {
                     0 => f32::NAN,
                     1 | 2 => f32::NEG_INFINITY,
                     r => (r % 3) as f32,
                 });
-                // Windows of nothing but minus infinity, the padding's value, in the first plane.
+                // Windows of nothing but minus infinity, the padding's value, in the first planes.
                 let x: Vec<f32> = mixed
                     .enumerate()
                     .map(|(i, v)| if i < len / 3 { f32::NEG_INFINITY } else { v })
                     .collect();
-                let mut idx = vec![0u32; 3 * g.output()[0] * g.output()[1]];
+                let mut idx = vec![0u32; g.planes * g.output()[0] * g.output()[1]];
                 let y = max_pool_forward(&g, &x, Some(&mut idx));
                 let (y_ref, idx_ref) = naive(&g, &x);
                 let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
